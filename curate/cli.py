@@ -1,0 +1,185 @@
+"""The ``curate`` command line.
+
+Exit codes a scheduler can act on: 0 success (or nothing to do), 1 some shards failed (listed on
+stderr; rerunning retries only them), 2 bad configuration or input, 3 another run holds OUTDIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Any
+
+from curate.lock import LockedError
+from curate.readers.inputs import InputError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+_SUBCOMMAND_MODULES = (
+    "curate.commands.dedup",
+    "curate.commands.pii",
+    "curate.commands.report",
+    "curate.commands.estimate",
+)
+
+
+def _add_run(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a recipe over WARC shards (or Parquet) into tokenized Parquet")
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="paths, globs, s3://, https://, or warc.paths(.gz) lists"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    p.add_argument(
+        "--recipe", default="fineweb", help="built-in name (see `curate recipes`) or a .yaml/.py file"
+    )
+    p.add_argument("--tokenizer", help="local tokenizer.json or hub name (default: the recipe's, gpt2)")
+    p.add_argument(
+        "--eos", action="store_true", help="append the tokenizer's end-of-text token to each document"
+    )
+    p.add_argument("--extractor", choices=["trafilatura", "resiliparse"])
+    p.add_argument("--extract-timeout", type=float, help="seconds per page before it is skipped (default 1)")
+    p.add_argument(
+        "--languages", nargs="+", help="languages to keep (default: en); 'all' keeps every language"
+    )
+    p.add_argument("--language-threshold", type=float)
+    p.add_argument("--language-model", help="fastText LID model (lid.176.bin, lid.176.ftz, ...)")
+    p.add_argument("--pii-ner-model", help="spaCy model name for optional PERSON/LOCATION detection")
+    p.add_argument("--dedup-index", metavar="DIR", help="persistent MinHash index: dedup against every earlier run")
+    p.add_argument("--skip", default="", help="comma-separated block names to leave out (as in the funnel)")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="ADDRESS",
+        help="run on a Ray cluster (auto: RAY_ADDRESS or local)",
+    )
+    p.add_argument(
+        "--cc-prefix", default="https://data.commoncrawl.org/", help="prefix for paths in warc.paths lists"
+    )
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--pack", type=int, metavar="T", help="also write packed rows of T tokens to OUTDIR/packed/")
+    p.set_defaults(func=cmd_run)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    languages: tuple[str, ...] | None = tuple(args.languages) if args.languages else None
+    if languages and [x.lower() for x in languages] == ["all"]:
+        languages = ()  # empty: keep any language scoring above the threshold
+    return {
+        "extract": {"extractor": args.extractor, "timeout_seconds": args.extract_timeout},
+        "language": {
+            "languages": languages,
+            "threshold": args.language_threshold,
+            "model_path": args.language_model,
+        },
+        "tokenize": {"tokenizer": args.tokenizer, "append_eos": args.eos or None},
+        "pii": {"ner_model": args.pii_ner_model},
+        "minhash_dedup": {"index_dir": getattr(args, "dedup_index", None)},
+    }
+
+
+def build_pipeline(args: argparse.Namespace) -> Any:
+    from curate.recipes import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    skip = [s.strip() for s in args.skip.split(",") if s.strip()]
+    pipeline = recipe.build(_overrides(args), skip)
+    if getattr(args, "pack", None):
+        from curate.registry import ConfigError
+        from curate.writers.packed import PackConfig, eos_token_id
+
+        tokenize = next((b for b in pipeline.blocks if b.name == "tokenize"), None)
+        if tokenize is None:
+            raise ConfigError("--pack needs the tokenize block (remove it from --skip)")
+        pipeline.pack = PackConfig(seq_len=args.pack, eos_id=eos_token_id(tokenize.path))
+    return pipeline
+
+
+def make_executor(args: argparse.Namespace) -> Any:
+    if args.ray:
+        from curate.executors.ray import RayExecutor
+
+        return RayExecutor(address=args.ray, workers=args.workers)
+    from curate.executors.local import LocalExecutor
+
+    return LocalExecutor(workers=args.workers)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from curate.funnel import format_funnel
+    from curate.runner import run_pipeline
+
+    pipeline = build_pipeline(args)
+    result = run_pipeline(
+        pipeline, args.inputs, args.output, make_executor(args), not args.no_progress, args.cc_prefix
+    )
+    print(format_funnel(result.stats))
+    if result.processed == 0 and not result.failed:
+        print(f"nothing to do: all {result.shards} shard(s) already complete in {args.output}")
+    print(f"stats: {args.output}/stats.json")
+    if result.failed:
+        print(
+            f"{len(result.failed)} shard(s) failed (rerun the same command to retry them):", file=sys.stderr
+        )
+        for f in result.failed:
+            last = (f["error"] or "").strip().splitlines()[-1:] or [""]
+            print(f"  {f['shard']}  {f['input']}  {last[0]}", file=sys.stderr)
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from curate.recipes import builtin_recipes, load_recipe
+
+    for name in builtin_recipes():
+        r = load_recipe(name)
+        print(f"{name:<10} {r.description}")
+        print(f"{'':<10} blocks: {' -> '.join(r.block_names)}")
+    return EXIT_OK
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curate", description="Web crawl -> LLM training data, the FineWeb way."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run(sub)
+    r = sub.add_parser("recipes", help="list the built-in recipes")
+    r.set_defaults(func=cmd_recipes)
+    for module in _SUBCOMMAND_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from curate.registry import ConfigError
+
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args) or 0)
+    except LockedError as e:
+        print(f"curate: error: {e}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (ConfigError, InputError, FileNotFoundError) as e:
+        print(f"curate: error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError as e:
+        if type(e).__name__ == "TokenizerNotFound":
+            print(f"curate: error: {e}", file=sys.stderr)
+            return EXIT_CONFIG
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""``curate dedup``: MinHash near-dedup of Parquet files with ``id`` and ``text`` columns, standalone.
+
+Writes one deduplicated Parquet per input (all columns kept) and ``OUTDIR/removed.parquet``
+(removed id, cluster id, kept id). Every stage commits with a marker, so rerunning the same
+command after a crash resumes where it stopped. ``--index-dir`` dedups against earlier runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import posixpath
+import sys
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.dedup.config import MinHashConfig
+from curate.dedup.layout import StepLayout, commit, marker, read_parquet, write_parquet
+from curate.dedup.remove import removal_list_path
+from curate.dedup.signatures import SignatureWriter
+from curate.dedup.step import StageFailed, run_global_stages, run_stage
+from curate.document import Document
+from curate.readers.inputs import InputError, Shard
+from curate.registry import ConfigError
+from curate.storage import atomic_open, exists, filesystem, join, read_json, write_json
+
+STEP = "minhash_dedup"
+REMOVED_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("cluster_id", pa.int64()),
+        ("kept_id", pa.string()),
+        ("input", pa.string()),
+        ("position", pa.int64()),
+    ]
+)
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="Parquet files (paths, globs or fsspec URLs)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    lsh = p.add_mutually_exclusive_group()
+    lsh.add_argument(
+        "--threshold", type=float, help="derive bands x rows for this Jaccard (datasketch optimum)"
+    )
+    lsh.add_argument("--bands", type=int, help="LSH bands (default 14, FineWeb)")
+    p.add_argument("--rows", type=int, help="hashes per band (default 8, FineWeb); with --bands")
+    p.add_argument("--num-perm", type=int, default=112, help="hashes to split when using --threshold")
+    p.add_argument("--ngrams", type=int, default=5, help="words per shingle (default 5)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--keep", choices=("first", "longest"), default="first", help="survivor of each cluster")
+    p.add_argument("--partitions", type=int, help="band-key partitions, a power of two (default: by size)")
+    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--index-dir", help="persistent index: dedup against earlier runs, then add this one")
+    p.add_argument("--id-column", default="id")
+    p.add_argument("--text-column", default="text")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``dedup`` on the ``curate`` command line."""
+    p = subparsers.add_parser(
+        "dedup", help="MinHash near-dedup of Parquet files (id, text)", description=__doc__
+    )
+    _configure(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> MinHashConfig:
+    """The config the flags describe; bad combinations are ConfigError (exit 2 on the command line)."""
+    try:
+        return _config_from_args(args)
+    except ValueError as e:
+        raise ConfigError(f"dedup: {e}") from None
+
+
+def _config_from_args(args: argparse.Namespace) -> MinHashConfig:
+    common: dict[str, Any] = {
+        "n_grams": args.ngrams,
+        "seed": args.seed,
+        "keep": args.keep,
+        "partitions": args.partitions,
+        "index_dir": args.index_dir,
+    }
+    if args.threshold is not None:
+        if args.rows is not None:
+            raise ValueError("--threshold derives --bands and --rows; give one or the other")
+        return MinHashConfig(threshold=args.threshold, num_perm=args.num_perm, **common)
+    if (args.bands is None) != (args.rows is None):
+        raise ValueError("--bands and --rows go together")
+    if args.bands is not None:
+        return MinHashConfig(bands=args.bands, rows=args.rows, **common)
+    return MinHashConfig(**common)
+
+
+def _expand(inputs: list[str]) -> list[str]:
+    paths: list[str] = []
+    for item in inputs:
+        fs, p = filesystem(item)
+        if any(c in item for c in "*?["):
+            found = sorted(fs.glob(p))
+            if not found:
+                raise InputError(f"no input matches {item!r}")
+            paths += [fs.unstrip_protocol(f) if "://" in item else f for f in found]
+        elif not fs.exists(p):
+            raise InputError(f"input not found: {item}")
+        else:
+            paths.append(item)
+    if len(set(paths)) != len(paths):
+        raise InputError("an input is given twice")
+    return paths
+
+
+def _check_columns(paths: list[str], id_col: str, text_col: str) -> None:
+    """Fail before any work if an input lacks the columns (reads footers only)."""
+    for path in paths:
+        fs, p = filesystem(path)
+        with fs.open(p, "rb") as f:
+            names = pq.ParquetFile(f).schema_arrow.names
+        missing = sorted({id_col, text_col} - set(names))
+        if missing:
+            raise InputError(f"{path}: missing column(s) {missing} (has {names})")
+
+
+def _executor(workers: int) -> Any:
+    if workers <= 1:
+        from curate.executors.base import SerialExecutor
+
+        return SerialExecutor()
+    from curate.executors.local import LocalExecutor
+
+    return LocalExecutor(workers)
+
+
+def signature_task(
+    step_root: str, shard_id: str, path: str, config: MinHashConfig, id_col: str, text_col: str
+) -> dict:
+    """Signatures of one input file; skipped when its marker says they are committed."""
+    step = StepLayout(step_root)
+    done = marker(step.sig_marker(shard_id))
+    if done is not None and done["fingerprint"] == config.signature_fingerprint():
+        return {**done, "skipped": True}
+    fs, p = filesystem(path)
+    writer = SignatureWriter(step.sig(shard_id), config)
+    try:
+        with fs.open(p, "rb") as f:
+            pf = pq.ParquetFile(f)
+            missing = {id_col, text_col} - set(pf.schema_arrow.names)
+            if missing:
+                raise ValueError(f"{path}: missing column(s) {sorted(missing)} (has {pf.schema_arrow.names})")
+            for batch in pf.iter_batches(batch_size=2048, columns=[id_col, text_col]):
+                ids = batch.column(0).cast(pa.string()).to_pylist()
+                for doc_id, text in zip(ids, batch.column(1).to_pylist(), strict=True):
+                    writer.add_document(Document(id=doc_id or "", text=text or ""))
+    except BaseException:
+        writer.abort()
+        raise
+    return commit(step.sig_marker(shard_id), writer.close())
+
+
+def write_task(path: str, removals: str, out_path: str, done_path: str, plan_id: str) -> dict:
+    """Copy one input without its removed rows (all columns, row groups streamed)."""
+    done = marker(done_path)
+    if done is not None and done.get("plan") == plan_id:
+        return {**done, "skipped": True}
+    removed = read_parquet(removals, ["position"]).column("position").to_numpy()
+    fs, p = filesystem(path)
+    rows_in = rows_out = 0
+    with fs.open(p, "rb") as f, atomic_open(out_path, "wb") as out:
+        pf = pq.ParquetFile(f)
+        with pq.ParquetWriter(out, pf.schema_arrow, compression="zstd") as w:
+            for batch in pf.iter_batches(batch_size=8192):
+                positions = np.arange(rows_in, rows_in + batch.num_rows)
+                keep = ~np.isin(positions, removed, assume_unique=True)
+                rows_in += batch.num_rows
+                rows_out += int(keep.sum())
+                w.write_table(pa.Table.from_batches([batch.filter(pa.array(keep))]))
+    return commit(done_path, {"plan": plan_id, "rows_in": rows_in, "rows_out": rows_out, "output": out_path})
+
+
+def _output_names(paths: list[str]) -> list[str]:
+    """Inputs keep their base names; clashing ones get their shard id instead."""
+    bases = [posixpath.basename(p.rstrip("/")) for p in paths]
+    return [
+        (base if base.endswith(".parquet") else f"{base}.parquet")
+        if bases.count(base) == 1
+        else f"{Shard(p).id}.parquet"
+        for p, base in zip(paths, bases, strict=True)
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 when done; 1 when a task failed (its error is printed; rerunning resumes)."""
+    try:
+        return _run(args)
+    except StageFailed as e:
+        print(f"curate dedup: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    paths = _expand(args.inputs)
+    _check_columns(paths, args.id_column, args.text_column)
+    shard_ids = [Shard(p).id for p in paths]
+    outdir = args.output.rstrip("/")
+    step_root = join(outdir, "_work", STEP)
+    executor = _executor(args.workers)
+
+    sig_tasks = [
+        (sid, (step_root, sid, path, config, args.id_column, args.text_column))
+        for sid, path in zip(shard_ids, paths, strict=True)
+    ]
+    sigs = run_stage(executor, "signatures", signature_task, sig_tasks)
+    stats = run_global_stages(step_root, shard_ids, executor, config)
+    plan_id = stats["plan"]
+
+    write_tasks = []
+    for sid, path, name in zip(shard_ids, paths, _output_names(paths), strict=True):
+        out_path = join(outdir, name)
+        write_tasks.append(
+            (
+                sid,
+                (
+                    path,
+                    removal_list_path(step_root, sid),
+                    out_path,
+                    join(outdir, "_done", f"{sid}.json"),
+                    plan_id,
+                ),
+            )
+        )
+    written = run_stage(executor, "write", write_task, write_tasks)
+
+    removed_tables = []
+    for sid, path in zip(shard_ids, paths, strict=True):
+        t = read_parquet(removal_list_path(step_root, sid))
+        removed_tables.append(
+            pa.Table.from_arrays(
+                [
+                    t.column("id"),
+                    t.column("cluster_id"),
+                    t.column("kept_id"),
+                    pa.array([path] * t.num_rows, pa.string()),
+                    t.column("position"),
+                ],
+                schema=REMOVED_SCHEMA,
+            )
+        )
+    write_parquet(join(outdir, "removed.parquet"), pa.concat_tables(removed_tables))
+
+    stats["signatures_skipped"] = sum(1 for s in sigs if s.get("skipped"))
+    stats["rows_in"] = sum(w["rows_in"] for w in written)
+    stats["rows_out"] = sum(w["rows_out"] for w in written)
+    stats["config"] = config.to_dict()
+    write_json(join(outdir, "dedup_stats.json"), stats)
+    print(
+        f"curate dedup: {stats['rows_in']} docs in, {stats['rows_out']} out, {stats['removed']} removed "
+        f"in {stats['clusters']} clusters ({stats['too_short_for_minhash']} too short to compare; "
+        f"{config.bands}x{config.rows}, S-curve midpoint ~{config.s_curve_midpoint:.2f})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``curate dedup`` without the rest of the CLI (tests, ``python -m curate.commands.dedup``)."""
+    parser = argparse.ArgumentParser(prog="curate dedup", description=__doc__)
+    _configure(parser)
+    return run(parser.parse_args(argv))
+
+
+def load_stats(outdir: str) -> dict[str, Any]:
+    path = join(outdir.rstrip("/"), "dedup_stats.json")
+    return read_json(path) if exists(path) else {}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

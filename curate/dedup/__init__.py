@@ -1,0 +1,21 @@
+"""MinHash near-dedup (FineWeb's recipe) that runs out of core, resumes, and is measured.
+
+Use :class:`MinHashDedup` as a block of a :class:`curate.Pipeline`, or ``curate dedup`` on Parquet.
+"""
+
+from curate.dedup.config import MinHashConfig
+from curate.dedup.remove import DROP_REASON, DuplicateRemover
+from curate.dedup.signatures import SignatureCollector, SignatureWriter, minhash_batch, shingle_hashes
+from curate.dedup.step import MinHashDedup, run_global_stages
+
+__all__ = [
+    "DROP_REASON",
+    "DuplicateRemover",
+    "MinHashConfig",
+    "MinHashDedup",
+    "SignatureCollector",
+    "SignatureWriter",
+    "minhash_batch",
+    "run_global_stages",
+    "shingle_hashes",
+]

@@ -1,0 +1,200 @@
+"""Stage 3 (one task): connected components of all edges, one survivor per cluster, removal lists.
+
+Index documents matched by this batch are renumbered densely before the batch's own documents
+(order preserved), so the parent array has one entry per batch document plus one per matched
+index document, never one per document of every earlier run. Edges are copied once into
+memory-mapped files on local scratch and streamed in chunks by every union-find round.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from curate.dedup.components import connected_components, node_dtype
+from curate.dedup.index import index_ids
+from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
+from curate.dedup.plan import Plan
+
+REMOVAL_SCHEMA = pa.schema(
+    [("position", pa.int64()), ("id", pa.string()), ("cluster_id", pa.int64()), ("kept_id", pa.string())]
+)
+_CHUNK = 1 << 22
+
+
+@dataclass
+class NodeEdges:
+    """Edges renumbered to dense nodes: matched index docs ``[0, k)``, then the batch's documents."""
+
+    u: np.ndarray
+    v: np.ndarray
+    index_nodes: np.ndarray  # global numbers of the matched index documents, ascending
+    n_index: int
+    n_nodes: int
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for i in range(0, self.u.size, _CHUNK):
+            yield np.asarray(self.u[i : i + _CHUNK]), np.asarray(self.v[i : i + _CHUNK])
+
+    def to_global(self, nodes: np.ndarray) -> np.ndarray:
+        k = self.index_nodes.size
+        nodes = nodes.astype(np.int64)
+        out = nodes - k + self.n_index
+        is_index = nodes < k
+        out[is_index] = self.index_nodes[nodes[is_index]]
+        return out
+
+
+def _edge_table(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
+    t = read_parquet(plan.layout.edges(part))
+    return t.column("u").to_numpy(), t.column("v").to_numpy()
+
+
+def load_edges(plan: Plan, scratch: str) -> NodeEdges:
+    """Read every partition's edges once (twice with an index) into node-numbered memmaps."""
+    n_edges = sum(int(marker(plan.layout.edges_marker(p))["edges"]) for p in range(plan.partitions))
+    k_parts: list[np.ndarray] = []
+    if plan.n_index:
+        for p in range(plan.partitions):
+            u, _ = _edge_table(plan, p)
+            k_parts.append(np.unique(u[u < plan.n_index]))
+    index_nodes = np.unique(np.concatenate(k_parts)) if k_parts else np.empty(0, np.int64)
+    k = index_nodes.size
+    n_nodes = k + plan.n_total - plan.n_index
+    dtype = node_dtype(n_nodes)
+    if n_edges == 0:
+        empty = np.empty(0, dtype)
+        return NodeEdges(empty, empty, index_nodes, plan.n_index, n_nodes)
+    u_all = np.lib.format.open_memmap(os.path.join(scratch, "u.npy"), "w+", dtype, (n_edges,))
+    v_all = np.lib.format.open_memmap(os.path.join(scratch, "v.npy"), "w+", dtype, (n_edges,))
+    at = 0
+    for p in range(plan.partitions):
+        u, v = _edge_table(plan, p)
+        nu = u - plan.n_index + k
+        if k:
+            is_index = u < plan.n_index
+            nu[is_index] = np.searchsorted(index_nodes, u[is_index])
+        u_all[at : at + u.size] = nu
+        v_all[at : at + v.size] = v - plan.n_index + k  # v is always a batch document
+        at += u.size
+    return NodeEdges(u_all, v_all, index_nodes, plan.n_index, n_nodes)
+
+
+def _shard_column(plan: Plan, shard: int, column: str) -> pa.Array:
+    return (
+        read_parquet(plan.step.sig(plan.shard_ids[shard]), columns=[column]).column(column).combine_chunks()
+    )
+
+
+def _batch_lengths(plan: Plan, docs: np.ndarray) -> np.ndarray:
+    """Text lengths of batch documents given by global number (ascending)."""
+    out = np.zeros(docs.size, dtype=np.int64)
+    shard_of = np.searchsorted(plan.shard_offsets, docs, side="right") - 1
+    for shard in np.unique(shard_of):
+        sel = shard_of == shard
+        lengths = _shard_column(plan, int(shard), "length").to_numpy()
+        out[sel] = lengths[docs[sel] - plan.shard_offsets[shard]]
+    return out
+
+
+def _batch_ids(plan: Plan, docs: np.ndarray) -> pa.Array:
+    """Ids of batch documents given by global number (ascending), reading each shard's ids once."""
+    parts: list[pa.Array] = []
+    shard_of = np.searchsorted(plan.shard_offsets, docs, side="right") - 1
+    bounds = np.flatnonzero(np.diff(shard_of, prepend=-1, append=-1) != 0)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        shard = int(shard_of[lo])
+        ids = _shard_column(plan, shard, "id")
+        parts.append(ids.take(pa.array(docs[lo:hi] - plan.shard_offsets[shard])))
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+
+def choose_keepers(
+    plan: Plan, edges: NodeEdges, roots: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(members, cluster root, keeper)`` node arrays for every node of a cluster of size >= 2.
+
+    ``first`` keeps the root (the smallest global number). ``longest`` keeps the longest text
+    (ties: the earlier), except that a cluster touching the index keeps its index document:
+    earlier runs are final.
+    """
+    members = np.flatnonzero(roots != np.arange(roots.size, dtype=roots.dtype))
+    members = np.union1d(members, roots[members]).astype(np.int64)
+    comp = roots[members].astype(np.int64)
+    if plan.config.keep == "first" or members.size == 0:
+        return members, comp, comp
+    k = edges.index_nodes.size
+    is_index = members < k
+    length = np.zeros(members.size, dtype=np.int64)
+    length[~is_index] = _batch_lengths(plan, edges.to_global(members[~is_index]))
+    order = np.lexsort((members, -length, ~is_index, comp))
+    first_of_comp = np.ones(order.size, dtype=bool)
+    first_of_comp[1:] = comp[order][1:] != comp[order][:-1]
+    comps, keepers = comp[order][first_of_comp], members[order][first_of_comp]
+    return members, comp, keepers[np.searchsorted(comps, comp)]
+
+
+def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
+    """Stage 3: components, keepers, and one removal list per shard (written even when empty)."""
+    done = marker(plan.layout.cluster_marker)
+    if done is not None:
+        return {**done, "skipped": True}
+    with tempfile.TemporaryDirectory(prefix="curate-minhash-") as scratch:
+        edges = load_edges(plan, scratch)
+        roots, rounds = connected_components(edges.n_nodes, edges.chunks)
+        edges.u = edges.v = np.empty(0, roots.dtype)  # release the memmaps before scratch goes
+    members, comp, keeper = choose_keepers(plan, edges, roots)
+    k = edges.index_nodes.size
+    removed_mask = (members >= k) & (members != keeper)
+    removed = edges.to_global(members[removed_mask])
+    cluster_g = edges.to_global(comp[removed_mask])
+    keeper_g = edges.to_global(keeper[removed_mask])
+    maybe_fail(fault, "cluster")
+
+    unique_keepers, keeper_index = np.unique(keeper_g, return_inverse=True)
+    from_index = unique_keepers < plan.n_index
+    kept_ids = pa.concat_arrays(
+        [
+            index_ids(plan, unique_keepers[from_index]) if from_index.any() else pa.array([], pa.string()),
+            _batch_ids(plan, unique_keepers[~from_index]),
+        ]
+    )
+    shard_of = np.searchsorted(plan.shard_offsets, removed, side="right") - 1
+    bounds = np.searchsorted(shard_of, np.arange(len(plan.shard_ids) + 1))
+    for shard, sid in enumerate(plan.shard_ids):
+        sl = slice(bounds[shard], bounds[shard + 1])
+        positions = removed[sl] - plan.shard_offsets[shard]
+        ids = (
+            _shard_column(plan, shard, "id").take(pa.array(positions))
+            if positions.size
+            else pa.array([], pa.string())
+        )
+        table = pa.Table.from_arrays(
+            [
+                pa.array(positions, pa.int64()),
+                ids,
+                pa.array(cluster_g[sl], pa.int64()),
+                kept_ids.take(pa.array(keeper_index[sl])),
+            ],
+            schema=REMOVAL_SCHEMA,
+        )
+        write_parquet(plan.layout.removals(sid), table)
+    write_parquet(plan.layout.removed_docs, pa.table({"doc": pa.array(removed, pa.int64())}))
+    batch_members = members >= k
+    return commit(
+        plan.layout.cluster_marker,
+        {
+            "clusters": int(np.unique(comp[batch_members]).size),
+            "clustered_docs": int(batch_members.sum()),
+            "removed": int(removed.size),
+            "removed_matching_index": int((cluster_g < plan.n_index).sum()),
+            "union_find_rounds": rounds,
+            "nodes": int(edges.n_nodes),
+        },
+    )

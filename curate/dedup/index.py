@@ -1,0 +1,157 @@
+"""Persistent index: band keys of every earlier run's surviving documents, so a new batch is
+deduplicated against everything before it (earlier documents always win).
+
+Layout of ``index_dir``::
+
+    manifest.json                  config fingerprint + runs in commit order (name, docs, bits)
+    p<part>/<run>.parquet          (key, doc) band keys of the run's kept documents, doc = run-local number
+    ids/<run>.parquet              document ids of the run, row = run-local number
+
+A run appends its files and then commits by rewriting the manifest atomically; files of a run
+not in the manifest are ignored. One writer at a time: two runs committing at once may lose
+one manifest entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.dedup.bands import band_table, partition_of
+from curate.dedup.config import MinHashConfig
+from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
+from curate.dedup.plan import IndexRun, Plan
+from curate.storage import atomic_open, exists, join, read_json, write_json
+
+
+def manifest_path(index_dir: str) -> str:
+    return join(index_dir, "manifest.json")
+
+
+def part_path(index_dir: str, part: int, run_name: str) -> str:
+    return join(index_dir, f"p{part:05d}", f"{run_name}.parquet")
+
+
+def ids_path(index_dir: str, run_name: str) -> str:
+    return join(index_dir, "ids", f"{run_name}.parquet")
+
+
+def read_manifest(index_dir: str) -> dict[str, Any] | None:
+    path = manifest_path(index_dir)
+    return read_json(path) if exists(path) else None
+
+
+def index_snapshot(index_dir: str, config: MinHashConfig, own_run: str) -> tuple[tuple[IndexRun, ...], int]:
+    """Runs this run dedups against, numbered from 0; stops at ``own_run`` if it already committed.
+
+    Stopping there makes a rerun of a committed run see exactly what it saw the first time.
+    """
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return (), 0
+    if manifest["band_fingerprint"] != config.band_fingerprint():
+        raise ValueError(
+            f"index {index_dir} was built with other MinHash settings "
+            f"(bands={manifest.get('bands')}, rows={manifest.get('rows')}); use the same or another index dir"
+        )
+    runs, offset = [], 0
+    for r in manifest["runs"]:
+        if r["name"] == own_run:
+            break
+        runs.append(IndexRun(r["name"], offset, int(r["n_docs"]), int(r["bits"])))
+        offset += int(r["n_docs"])
+    return tuple(runs), offset
+
+
+def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
+    """Band keys of earlier runs falling in ``part`` of this plan, with plan-global doc numbers."""
+    keys, docs = [], []
+    assert plan.index_dir is not None
+    for run in plan.index_runs:
+        if run.bits <= plan.bits:  # one coarser file holds our partition and its siblings
+            files, exact = [part >> (plan.bits - run.bits)], run.bits == plan.bits
+        else:  # several finer files make up our partition
+            shift = run.bits - plan.bits
+            files, exact = list(range(part << shift, (part + 1) << shift)), True
+        for f in files:
+            path = part_path(plan.index_dir, f, run.name)
+            if not exists(path):
+                continue
+            t = read_parquet(path)
+            k = t.column("key").to_numpy()
+            d = t.column("doc").to_numpy() + run.offset
+            if not exact:
+                keep = partition_of(k, plan.bits) == part
+                k, d = k[keep], d[keep]
+            keys.append(k)
+            docs.append(d)
+    if not keys:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    return np.concatenate(keys), np.concatenate(docs)
+
+
+def index_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
+    """Append this run's kept documents' band keys of ``part`` to the index (not yet committed)."""
+    done = marker(plan.layout.index_part_marker(part))
+    if done is not None:
+        return {**done, "skipped": True}
+    assert plan.index_dir is not None
+    removed = read_parquet(plan.layout.removed_docs).column("doc").to_numpy()
+    keys, docs = [], []
+    for shard in range(len(plan.shard_ids)):
+        t = read_parquet(plan.layout.bands(part, shard))
+        keys.append(t.column("key").to_numpy())
+        docs.append(t.column("doc").to_numpy())
+    k = np.concatenate(keys) if keys else np.empty(0, np.uint64)
+    d = np.concatenate(docs) if docs else np.empty(0, np.int64)
+    keep = ~np.isin(d, removed)
+    write_parquet(part_path(plan.index_dir, part, plan.run_name), band_table(k[keep], d[keep] - plan.n_index))
+    maybe_fail(fault, "index", part)
+    return commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())})
+
+
+def commit_run(plan: Plan) -> dict[str, Any]:
+    """Write the run's id table, then add the run to the manifest: from now on later runs see it."""
+    done = marker(plan.layout.index_marker)
+    if done is not None:
+        return {**done, "skipped": True}
+    assert plan.index_dir is not None
+    manifest = read_manifest(plan.index_dir) or {
+        "band_fingerprint": plan.config.band_fingerprint(),
+        "bands": plan.config.bands,
+        "rows": plan.config.rows,
+        "n_grams": plan.config.n_grams,
+        "seed": plan.config.seed,
+        "runs": [],
+    }
+    if all(r["name"] != plan.run_name for r in manifest["runs"]):
+        schema = pa.schema([("id", pa.string())])
+        with (
+            atomic_open(ids_path(plan.index_dir, plan.run_name), "wb") as f,
+            pq.ParquetWriter(f, schema) as w,
+        ):
+            for sid in plan.shard_ids:
+                w.write_table(read_parquet(plan.step.sig(sid), columns=["id"]))
+        manifest["runs"].append(
+            {"name": plan.run_name, "n_docs": plan.n_total - plan.n_index, "bits": plan.bits}
+        )
+        write_json(manifest_path(plan.index_dir), manifest)
+    return commit(plan.layout.index_marker, {"run": plan.run_name, "index_runs_before": len(plan.index_runs)})
+
+
+def index_ids(plan: Plan, docs: np.ndarray) -> pa.Array:
+    """Ids of index documents given by plan-global number (all ``< plan.n_index``)."""
+    assert plan.index_dir is not None
+    out: list[pa.Array] = []
+    order = np.argsort(docs, kind="stable")
+    sorted_docs = docs[order]
+    for run in plan.index_runs:
+        lo, hi = np.searchsorted(sorted_docs, [run.offset, run.offset + run.n_docs])
+        if hi > lo:
+            ids = read_parquet(ids_path(plan.index_dir, run.name)).column("id")
+            out.append(ids.take(pa.array(sorted_docs[lo:hi] - run.offset)).combine_chunks())
+    result = pa.concat_arrays(out) if out else pa.array([], pa.string())
+    return result.take(pa.array(np.argsort(order)))

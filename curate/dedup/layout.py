@@ -1,0 +1,122 @@
+"""Where each MinHash stage keeps its files, and the Parquet/marker helpers they share.
+
+Every output is written atomically and then confirmed by a small JSON marker; a stage whose
+marker exists is skipped on rerun (object stores have no atomic rename, so markers are the
+commit everywhere). Outputs of the global stages live under ``plans/<plan_id>/``: the plan id
+hashes the inputs, so changed inputs never reuse stale edges or removal lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.storage import atomic_open, exists, filesystem, join, read_json, write_json
+
+
+def safe_name(shard_id: str) -> str:
+    """A shard id usable as one path component on any filesystem."""
+    return quote(shard_id, safe="-_.")
+
+
+@dataclass(frozen=True)
+class StepLayout:
+    """Files of the ``minhash_dedup`` step under ``<workdir>/<step name>``."""
+
+    root: str
+
+    def sig(self, shard_id: str) -> str:
+        return join(self.root, "sigs", f"{safe_name(shard_id)}.parquet")
+
+    def sig_marker(self, shard_id: str) -> str:
+        return join(self.root, "sigs", f"{safe_name(shard_id)}.json")
+
+    @property
+    def run_file(self) -> str:
+        """Holds this workdir's run name, so a resumed run never dedups against its own index entry."""
+        return join(self.root, "run.json")
+
+    @property
+    def current(self) -> str:
+        """Points the apply pass at the plan whose removal lists are final."""
+        return join(self.root, "current.json")
+
+    def plan(self, plan_id: str) -> PlanLayout:
+        return PlanLayout(join(self.root, "plans", plan_id))
+
+
+@dataclass(frozen=True)
+class PlanLayout:
+    """Files of one plan (one set of inputs + config): band keys, edges, removal lists."""
+
+    root: str
+
+    @property
+    def plan_file(self) -> str:
+        return join(self.root, "plan.json")
+
+    def bands(self, part: int, shard: int) -> str:
+        return join(self.root, "bands", f"p{part:05d}", f"s{shard:06d}.parquet")
+
+    def bands_marker(self, shard: int) -> str:
+        return join(self.root, "bands", "_done", f"s{shard:06d}.json")
+
+    def edges(self, part: int) -> str:
+        return join(self.root, "edges", f"p{part:05d}.parquet")
+
+    def edges_marker(self, part: int) -> str:
+        return join(self.root, "edges", "_done", f"p{part:05d}.json")
+
+    def removals(self, shard_id: str) -> str:
+        """Named by shard id: the apply pass of a shard finds its list without the plan's shard table."""
+        return join(self.root, "removals", f"{safe_name(shard_id)}.parquet")
+
+    @property
+    def removed_docs(self) -> str:
+        """Global numbers of every removed document, sorted: what the index stage leaves out."""
+        return join(self.root, "removals", "_removed_docs.parquet")
+
+    @property
+    def cluster_marker(self) -> str:
+        return join(self.root, "removals", "_done.json")
+
+    def index_part_marker(self, part: int) -> str:
+        return join(self.root, "index", "_done", f"p{part:05d}.json")
+
+    @property
+    def index_marker(self) -> str:
+        return join(self.root, "index", "_done.json")
+
+
+def write_parquet(path: str, table: pa.Table) -> None:
+    """Write a whole table so that it appears complete or not at all."""
+    with atomic_open(path, "wb") as f:
+        pq.write_table(table, f, compression="zstd")
+
+
+def read_parquet(path: str, columns: list[str] | None = None) -> pa.Table:
+    fs, p = filesystem(path)
+    return pq.read_table(p, columns=columns, filesystem=fs)
+
+
+def marker(path: str) -> dict[str, Any] | None:
+    """The marker's content if the stage output it confirms is committed, else None."""
+    return read_json(path) if exists(path) else None
+
+
+def commit(path: str, info: dict[str, Any]) -> dict[str, Any]:
+    write_json(path, info)
+    return info
+
+
+def maybe_fail(fault: str | None, stage: str, key: int | None = None) -> None:
+    """Fault injection for resumability tests: ``stage`` fails every task of it, ``stage:k`` task ``k``."""
+    if fault is None:
+        return
+    name, _, which = fault.partition(":")
+    if name == stage and (not which or key is None or int(which) == key):
+        raise RuntimeError(f"injected failure in stage {stage} (task {key})")

@@ -1,0 +1,138 @@
+"""The plan of one global run: which shards, in which order, numbered how, against which index.
+
+Documents get one global number each: earlier index runs first, then the shards in the order the
+pipeline lists them, each shard's documents in stream order. "Earlier" is "smaller number", so
+the ``first`` keep rule and "earlier runs always win" are both just "keep the minimum".
+The plan is small and picklable: it is the only thing tasks receive besides their own key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import asdict, dataclass
+
+from curate.dedup.config import MinHashConfig
+from curate.dedup.layout import PlanLayout, StepLayout, marker
+from curate.storage import exists, read_json, write_json
+
+
+@dataclass(frozen=True)
+class IndexRun:
+    """One earlier run stored in the persistent index, as numbered in this plan."""
+
+    name: str
+    offset: int
+    n_docs: int
+    bits: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    step_root: str
+    plan_id: str
+    config: MinHashConfig
+    shard_ids: tuple[str, ...]
+    shard_docs: tuple[int, ...]
+    shard_offsets: tuple[int, ...]  # global number of each shard's first document
+    n_short: int  # documents too short for one shingle: numbered, never banded
+    n_index: int  # documents of earlier index runs, numbered [0, n_index)
+    index_runs: tuple[IndexRun, ...]
+    index_dir: str | None
+    run_name: str
+    bits: int  # band keys are partitioned by their top ``bits`` bits
+
+    @property
+    def partitions(self) -> int:
+        return 1 << self.bits
+
+    @property
+    def n_total(self) -> int:
+        return self.n_index + sum(self.shard_docs)
+
+    @property
+    def step(self) -> StepLayout:
+        return StepLayout(self.step_root)
+
+    @property
+    def layout(self) -> PlanLayout:
+        return self.step.plan(self.plan_id)
+
+
+def _run_name(step: StepLayout) -> str:
+    """This workdir's name in the index; created once, so a resumed run recognises its own entry."""
+    if exists(step.run_file):
+        return read_json(step.run_file)["run_name"]
+    name = f"run-{uuid.uuid4().hex[:12]}"
+    write_json(step.run_file, {"run_name": name})
+    return name
+
+
+def _bits(config: MinHashConfig, records: int) -> int:
+    if config.partitions is not None:
+        return int(math.log2(config.partitions))
+    return max(0, math.ceil(math.log2(max(1, math.ceil(records / config.records_per_partition)))))
+
+
+def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index_dir: str | None) -> Plan:
+    """Read the shards' signature markers and the index manifest; write (or reuse) the plan."""
+    from curate.dedup.index import index_snapshot
+
+    step = StepLayout(step_root)
+    if len(set(shard_ids)) != len(shard_ids):
+        raise ValueError("shard ids must be unique")
+    docs, digests, short = [], [], 0
+    fingerprint = config.signature_fingerprint()
+    for sid in shard_ids:
+        info = marker(step.sig_marker(sid))
+        if info is None:
+            raise FileNotFoundError(f"no committed MinHash signatures for shard {sid!r} ({step.sig(sid)})")
+        if info["fingerprint"] != fingerprint:
+            raise ValueError(
+                f"signatures of shard {sid!r} were made with other settings (n_grams/hashes/seed); "
+                "delete them to recompute"
+            )
+        docs.append(int(info["n_docs"]))
+        digests.append(info.get("digest"))
+        short += int(info["n_short"])
+    run_name = _run_name(step)
+    runs, n_index = index_snapshot(index_dir, config, run_name) if index_dir else ((), 0)
+    records = (sum(docs) - short + n_index) * config.bands
+    bits = _bits(config, records)
+    offsets, at = [], n_index
+    for n in docs:
+        offsets.append(at)
+        at += n
+    key = json.dumps(
+        {
+            "band": config.band_fingerprint(),
+            "keep": config.keep,
+            "shards": shard_ids,
+            "docs": docs,
+            "digests": digests,
+            "index": [asdict(r) for r in runs],
+            "index_dir": index_dir,
+            "bits": bits,
+        }
+    )
+    plan = Plan(
+        step_root=step_root,
+        plan_id=hashlib.sha1(key.encode()).hexdigest()[:12],
+        config=config,
+        shard_ids=tuple(shard_ids),
+        shard_docs=tuple(docs),
+        shard_offsets=tuple(offsets),
+        n_short=short,
+        n_index=n_index,
+        index_runs=runs,
+        index_dir=index_dir,
+        run_name=run_name,
+        bits=bits,
+    )
+    if not exists(plan.layout.plan_file):
+        write_json(
+            plan.layout.plan_file, {"key": json.loads(key), "config": config.to_dict(), "run": run_name}
+        )
+    return plan

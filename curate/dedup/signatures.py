@@ -1,0 +1,287 @@
+"""MinHash signatures, vectorised over many documents at once, written beside each shard.
+
+Shingles and permutations are datatrove's (xxh64 of the space-joined 5-gram, then
+``(a*x + b) mod (2^61 - 1)`` with ``a, b`` drawn by ``RandomState(seed)``), so the same words give
+the same signature as ``MinhashDedupSignature``. What differs is the arithmetic: shingles of a
+whole batch of documents are permuted in cache-sized chunks and reduced per document with
+``np.minimum.reduceat``, and the Mersenne modulo is done with shifts and masks instead of a
+64-bit division; this is what makes it an order of magnitude faster than datatrove's per-document loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+
+from curate.blocks import Block, Docs
+from curate.context import ShardContext
+from curate.dedup.config import MinHashConfig
+from curate.dedup.layout import StepLayout, commit, read_parquet
+from curate.document import Document
+from curate.stats import BlockStats
+from curate.storage import atomic_open, filesystem
+from curate.text.words import doc_simplified_words
+
+MERSENNE = np.uint64((1 << 61) - 1)
+EMPTY_HASH = np.iinfo(np.uint64).max
+_U61 = np.uint64(61)
+_ONE = np.uint64(1)
+_NO_SHINGLES = np.empty(0, dtype=np.uint64)
+# shingles permuted at once: 256 x 112 x 8 B = 229 KB stays in L2 cache (measured best of 128-1024)
+_CHUNK_ROWS = 256
+_MAX_BATCH_SHINGLES = 2_000_000
+
+
+@functools.lru_cache(maxsize=8)
+def permutations(seed: int, num_hashes: int) -> tuple[np.ndarray, np.ndarray]:
+    """datatrove's permutation parameters ``(a, b)``, each of shape ``(1, num_hashes)``."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(1, MERSENNE, dtype=np.uint64, size=(1, num_hashes))
+    b = gen.randint(0, MERSENNE, dtype=np.uint64, size=(1, num_hashes))
+    return a, b
+
+
+def shingle_hashes(words: list[str], n_grams: int) -> np.ndarray:
+    """xxh64 of every space-joined ``n_grams``-word window (UTF-8); empty if there are fewer words than that.
+
+    datatrove hashes the joined ``str``; xxhash 4 refuses ``str``, and its UTF-8 bytes hash the same.
+    """
+    count = len(words) - n_grams + 1
+    if count <= 0:
+        return _NO_SHINGLES
+    h = xxhash.xxh64_intdigest
+    join = b" ".join
+    encoded = [w.encode() for w in words]  # encode each word once, not once per shingle it is in
+    return np.fromiter(
+        (h(join(encoded[i : i + n_grams])) for i in range(count)), dtype=np.uint64, count=count
+    )
+
+
+def _permute(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(x*a + b) mod (2^61-1)`` for a column of shingles, exactly as datatrove's ``% _mersenne_prime``.
+
+    The product wraps at 2^64 as datatrove's does; the modulo uses 2^64 = 8 (mod 2^61-1):
+    ``y = (v & P) + (v >> 61)`` is below ``P + 8`` and one carry step makes it exact.
+    """
+    ph = x[:, None] * a
+    ph += b
+    y = ph & MERSENNE
+    ph >>= _U61
+    y += ph
+    np.add(y, _ONE, out=ph)
+    ph >>= _U61
+    y += ph
+    y &= MERSENNE
+    return y
+
+
+def minhash_batch(shingles: list[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Signatures of many documents, shape ``(len(shingles), num_hashes)``; no shingles -> all ``EMPTY_HASH``."""
+    n, num_hashes = len(shingles), a.shape[1]
+    out = np.full((n, num_hashes), EMPTY_HASH, dtype=np.uint64)
+    lengths = np.fromiter((len(s) for s in shingles), dtype=np.int64, count=n)
+    docs = np.flatnonzero(lengths)
+    if docs.size == 0:
+        return out
+    flat = np.concatenate([shingles[i] for i in docs])
+    starts = np.zeros(docs.size, dtype=np.int64)
+    np.cumsum(lengths[docs][:-1], out=starts[1:])
+    sigs = out[docs]
+    for c0 in range(0, flat.size, _CHUNK_ROWS):
+        c1 = min(c0 + _CHUNK_ROWS, flat.size)
+        y = _permute(flat[c0:c1], a, b)
+        d0 = int(np.searchsorted(starts, c0, side="right")) - 1
+        d1 = int(np.searchsorted(starts, c1, side="left"))
+        segments = np.maximum(starts[d0:d1], c0) - c0
+        np.minimum(sigs[d0:d1], np.minimum.reduceat(y, segments, axis=0), out=sigs[d0:d1])
+    out[docs] = sigs
+    return out
+
+
+def signature_schema(num_hashes: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("length", pa.int64()),  # characters of text: the ``longest`` keep policy reads it
+            ("short", pa.bool_()),  # fewer words than one shingle: never banded, never clustered
+            # num_hashes little-endian uint64 in one fixed-size value: decodes 2x faster than a list
+            ("sig", pa.binary(8 * num_hashes)),
+        ]
+    )
+
+
+def signature_array(sigs: np.ndarray) -> pa.FixedSizeBinaryArray:
+    """``(n, num_hashes)`` uint64 -> one fixed-size binary value per row, zero-copy where possible."""
+    data = np.ascontiguousarray(sigs, dtype="<u8")
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(data.shape[1] * 8), data.shape[0], [None, pa.py_buffer(data)]
+    )
+
+
+def signature_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The inverse of :func:`signature_array`: a read-only ``(n, num_hashes)`` uint64 view."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    width = arr.type.byte_width // 8
+    if len(arr) == 0:
+        return np.empty((0, width), dtype=np.uint64)
+    return np.frombuffer(
+        arr.buffers()[1], dtype="<u8", count=len(arr) * width, offset=arr.offset * width * 8
+    ).reshape(-1, width)
+
+
+class SignatureWriter:
+    """Streams the signatures of one shard to Parquet in row groups of ~16k documents, committed on close.
+
+    Shingles are buffered for ``batch_size`` documents (or 2M shingles, whichever comes first)
+    and permuted together, so memory is bounded whatever the shard or document size.
+
+    Rows keep the shard's document order (row number = position), short documents included, so a
+    global document number is simply ``shard offset + row``.
+    """
+
+    def __init__(
+        self, path: str, config: MinHashConfig, batch_size: int = 1024, row_group_rows: int = 16384
+    ) -> None:
+        self.config = config
+        self.batch_size = batch_size
+        self.row_group_rows = row_group_rows
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self.a, self.b = permutations(config.seed, config.num_hashes)
+        self.schema = signature_schema(config.num_hashes)
+        self._stack = contextlib.ExitStack()
+        self._file = self._stack.enter_context(atomic_open(path, "wb"))
+        self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
+        self._ids: list[str] = []
+        self._lengths: list[int] = []
+        self._shingles: list[np.ndarray] = []
+        self._shingle_count = 0
+        self._digest = xxhash.xxh64()  # of every signature and id: the plan notices changed content
+        self.n_docs = 0
+        self.n_short = 0
+
+    def add(self, doc_id: str, words: list[str], length: int) -> None:
+        self._ids.append(doc_id)
+        self._lengths.append(length)
+        self._shingles.append(shingle_hashes(words, self.config.n_grams))
+        self._shingle_count += self._shingles[-1].size
+        if len(self._ids) >= self.batch_size or self._shingle_count >= _MAX_BATCH_SHINGLES:
+            self._flush()
+
+    def add_document(self, doc: Document) -> None:
+        self.add(doc.id, doc_simplified_words(doc), len(doc.text))
+
+    def _flush(self, final: bool = False) -> None:
+        if self._ids:
+            sigs = minhash_batch(self._shingles, self.a, self.b)
+            short = np.fromiter((len(s) == 0 for s in self._shingles), dtype=bool, count=len(self._shingles))
+            table = pa.Table.from_arrays(
+                [
+                    pa.array(self._ids, pa.string()),
+                    pa.array(self._lengths, pa.int64()),
+                    pa.array(short),
+                    signature_array(sigs),
+                ],
+                schema=self.schema,
+            )
+            self._digest.update(np.ascontiguousarray(sigs).tobytes())
+            self._digest.update("\x00".join(self._ids).encode())
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+            self.n_docs += table.num_rows
+            self.n_short += int(short.sum())
+            self._ids, self._lengths, self._shingles, self._shingle_count = [], [], [], 0
+        if self._pending and (final or self._pending_rows >= self.row_group_rows):
+            # few large row groups: reading a shard back is one decode per column, not one per batch
+            self._writer.write_table(
+                pa.concat_tables(self._pending), row_group_size=max(1, self._pending_rows)
+            )
+            self._pending, self._pending_rows = [], 0
+
+    def close(self) -> dict[str, Any]:
+        """Commit the file; returns the counts its marker records."""
+        self._flush(final=True)
+        self._writer.close()
+        self._stack.close()
+        return {
+            "n_docs": self.n_docs,
+            "n_short": self.n_short,
+            "num_hashes": self.config.num_hashes,
+            "fingerprint": self.config.signature_fingerprint(),
+            "digest": self._digest.hexdigest(),
+        }
+
+    def abort(self) -> None:
+        """Drop the partial file (the temporary is removed, nothing is committed)."""
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        with contextlib.suppress(RuntimeError):
+            self._stack.__exit__(RuntimeError, RuntimeError("signature writing aborted"), None)
+
+
+def write_shard_signatures(
+    layout: StepLayout, shard_id: str, docs: Docs, config: MinHashConfig
+) -> dict[str, Any]:
+    """Signatures of ``docs`` to ``layout.sig(shard_id)`` plus its marker (used by the CLI and benchmarks)."""
+    writer = SignatureWriter(layout.sig(shard_id), config)
+    try:
+        for doc in docs:
+            writer.add_document(doc)
+    except BaseException:
+        writer.abort()
+        raise
+    return commit(layout.sig_marker(shard_id), writer.close())
+
+
+def read_signatures(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(sig (n, num_hashes) uint64, short (n,) bool)`` of one shard's signature file."""
+    table = read_parquet(path, columns=["short", "sig"])
+    short = table.column("short").to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    return signature_matrix(table.column("sig")), short
+
+
+def iter_signature_batches(path: str, batch_rows: int = 16384) -> Iterator[pa.RecordBatch]:
+    """``short`` and ``sig`` of a shard's signature file, a bounded batch at a time."""
+    fs, p = filesystem(path)
+    with fs.open(p, "rb") as f:
+        yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=["short", "sig"])
+
+
+class SignatureCollector(Block):
+    """Pass-through block of the per-shard pass: leaves the shard's signatures under the step's dir.
+
+    Text is split and hashed here, while it is in memory anyway; the global stages only read
+    signatures. The file is committed when the shard's last document has gone through.
+    """
+
+    def __init__(self, config: MinHashConfig, step_name: str = "minhash_dedup") -> None:
+        super().__init__(f"{step_name}_signatures")
+        self.config = config
+        self.step_name = step_name
+        self._ctx: ShardContext | None = None
+
+    def start_shard(self, ctx: ShardContext) -> None:
+        self._ctx = ctx
+
+    def run(self, docs: Docs, stats: BlockStats) -> Iterator[Document]:
+        if self._ctx is None:
+            raise RuntimeError("minhash_signatures needs a shard context: run it inside a Pipeline")
+        layout = StepLayout(self._ctx.step_dir(self.step_name))
+        shard_id = self._ctx.shard_id
+        writer = SignatureWriter(layout.sig(shard_id), self.config)
+        try:
+            for doc in docs:
+                writer.add_document(doc)
+                yield doc
+        except BaseException:
+            writer.abort()
+            raise
+        info = commit(layout.sig_marker(shard_id), writer.close())
+        stats.count("too_short_for_minhash", info["n_short"])

@@ -1,0 +1,137 @@
+"""``MinHashDedup``: FineWeb's MinHash near-dedup as one global step of a pipeline.
+
+Per-shard pass: :class:`SignatureCollector` writes signatures beside the shard (text read once).
+Global stages, each a set of independent tasks on the executor, each output committed by a marker
+so a rerun skips what is done:
+
+1. ``bands``   (one task per shard):     band keys, partitioned by key on disk;
+2. ``pairs``   (one task per partition): sort keys, emit candidate edges;
+3. ``cluster`` (one task):               connected components, survivors, per-shard removal lists;
+4. ``index``   (one task per partition + a commit, only with ``index_dir``): append survivors' keys.
+
+Next pass: :class:`DuplicateRemover` drops what the removal list of its shard names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from curate.blocks import Block, GlobalStep
+from curate.dedup.bands import band_shard_task
+from curate.dedup.cluster import cluster_task
+from curate.dedup.config import MinHashConfig
+from curate.dedup.index import commit_run, index_part_task
+from curate.dedup.pairs import pairs_task
+from curate.dedup.plan import Plan, make_plan
+from curate.dedup.remove import DuplicateRemover
+from curate.dedup.signatures import SignatureCollector
+from curate.storage import join, write_json
+
+
+class StageFailed(RuntimeError):
+    """Some tasks of a stage failed; the finished ones are committed and a rerun resumes."""
+
+
+def run_stage(
+    executor: Any, stage: str, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple]]
+) -> list[dict]:
+    """Run every task of a stage; the finished ones stay committed even if others fail."""
+    values: list[dict] = []
+    errors: list[tuple[str, str]] = []
+    for r in executor.map_tasks(fn, tasks):
+        if r.ok:
+            values.append(r.value)
+        else:
+            errors.append((r.key, r.error or ""))
+    if errors:
+        key, err = errors[0]
+        raise StageFailed(
+            f"minhash_dedup: {len(errors)} task(s) of stage {stage!r} failed; rerun to resume "
+            f"(finished tasks are kept). First failure ({key}):\n{err}"
+        )
+    return values
+
+
+def run_global_stages(
+    step_root: str,
+    shard_ids: list[str],
+    executor: Any,
+    config: MinHashConfig,
+    fault: str | None = None,
+) -> dict[str, Any]:
+    """Stages 1-4 over the committed signatures of ``shard_ids``; returns run-level stats.
+
+    With ``config.index_dir`` the batch is deduplicated against earlier runs and then added.
+    """
+    index_dir = config.index_dir
+    seconds: dict[str, float] = {}
+    skipped: dict[str, int] = {}
+
+    def stage(name: str, fn: Callable[..., Any], tasks: list[tuple[str, tuple]]) -> list[dict]:
+        t0 = time.perf_counter()
+        values = run_stage(executor, name, fn, tasks)
+        seconds[name] = round(time.perf_counter() - t0, 3)
+        skipped[name] = sum(1 for v in values if v.get("skipped"))
+        return values
+
+    t0 = time.perf_counter()
+    plan: Plan = make_plan(step_root, shard_ids, config, index_dir)
+    seconds["plan"] = round(time.perf_counter() - t0, 3)
+    parts = range(plan.partitions)
+    bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(shard_ids))])
+    pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, fault)) for p in parts])
+    (cluster,) = stage("cluster", cluster_task, [("cluster", (plan, fault))])
+    write_json(plan.step.current, {"plan_id": plan.plan_id})
+    if index_dir:
+        stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
+        stage("index_commit", commit_run, [("index_commit", (plan,))])
+    return {
+        "plan": plan.plan_id,
+        "docs": plan.n_total - plan.n_index,
+        "too_short_for_minhash": plan.n_short,
+        "index_docs": plan.n_index,
+        "index_runs": len(plan.index_runs),
+        "partitions": plan.partitions,
+        "band_records": sum(int(b["records"]) for b in bands),
+        "candidate_edges": sum(int(p["edges"]) for p in pairs),
+        "index_edges": sum(int(p["index_edges"]) for p in pairs),
+        **{k: v for k, v in cluster.items() if k != "skipped"},
+        "seconds": seconds,
+        "tasks_skipped": skipped,
+    }
+
+
+class MinHashDedup(GlobalStep):
+    """FineWeb MinHash near-dedup (5-grams, 14x8) that runs out of core and resumes.
+
+    ``index_dir`` (or ``config.index_dir``) keeps band keys across runs: each run is deduplicated
+    against all earlier ones, whose documents always win. ``fault`` injects a failure
+    (``"pairs"``, ``"cluster"``, ``"pairs:3"``...) for resumability tests only.
+    """
+
+    name = "minhash_dedup"
+
+    def __init__(
+        self,
+        config: MinHashConfig | None = None,
+        index_dir: str | None = None,
+        name: str | None = None,
+        fault: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        config = config or MinHashConfig()
+        self.config = dataclasses.replace(config, index_dir=index_dir) if index_dir else config
+        self.fault = fault
+
+    def collect_block(self) -> Block:
+        return SignatureCollector(self.config, self.name)
+
+    def apply_block(self) -> Block:
+        return DuplicateRemover(self.name)
+
+    def run_global(self, workdir: str, shard_ids: list[str], executor: Any) -> dict[str, Any]:
+        """``workdir`` is the run's scratch root (``ShardContext.workdir``); files go under ``<workdir>/<name>``."""
+        return run_global_stages(join(workdir, self.name), shard_ids, executor, self.config, self.fault)

@@ -1,0 +1,25 @@
+"""The end-of-run funnel: documents per block, what each dropped and why, tokens written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_funnel(stats: dict[str, Any]) -> str:
+    blocks = stats.get("blocks", [])
+    lines = [f"{'block':<22}{'in':>10}{'out':>10}{'dropped':>10}{'sec':>9}  reasons"]
+    lines.append("-" * 90)
+    for b in blocks:
+        dropped = sum(b["dropped"].values())
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(b["dropped"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"{b['name']:<22}{b['docs_in']:>10}{b['docs_out']:>10}{dropped:>10}{b['seconds']:>9.2f}  {reasons}")
+        extra = {k: v for k, v in b.get("counters", {}).items()}
+        if extra:
+            lines.append(f"{'':<22}counters: " + ", ".join(f"{k}={v}" for k, v in sorted(extra.items())))
+    lines.append("-" * 90)
+    lines.append(
+        f"shards {stats.get('shards_complete', 0)}/{stats.get('shards', 0)} complete, "
+        f"{len(stats.get('shards_failed', []))} failed; docs written {stats.get('docs_written', 0)}, "
+        f"tokens written {stats.get('tokens_written', 0)}"
+    )
+    return "\n".join(lines)

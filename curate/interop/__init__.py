@@ -1,0 +1,5 @@
+"""Bridges to other data-processing libraries: run their steps as curate blocks."""
+
+from curate.interop.datatrove import DatatroveStep
+
+__all__ = ["DatatroveStep"]

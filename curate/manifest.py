@@ -1,0 +1,46 @@
+"""The run manifest in ``OUTDIR/manifest.json``: what the output was made with, and each shard's state.
+
+Scheduled jobs rerun ``curate run`` over a growing input list; the manifest lets them see which
+shards are done or failed, and refuses to mix outputs of a different recipe or options into the
+same folder (a silent mix would make the dataset inconsistent).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from curate.pipeline import Pipeline
+from curate.registry import ConfigError
+from curate.storage import exists, read_json, write_json
+
+
+def fingerprint(pipeline: Pipeline) -> list[list[str]]:
+    """Block names with their configuration, comparable across processes and runs."""
+    return [[b.name, repr(getattr(b, "config", None))] for b in pipeline.blocks]
+
+
+def manifest_path(outdir: str) -> str:
+    return f"{outdir.rstrip('/')}/manifest.json"
+
+
+def check_compatible(outdir: str, pipeline: Pipeline) -> dict[str, Any]:
+    """The existing manifest (or a new one); ConfigError if OUTDIR was made with another pipeline."""
+    path = manifest_path(outdir)
+    fp = fingerprint(pipeline)
+    if not exists(path):
+        return {"pipeline": fp, "created": time.time(), "runs": [], "shards": {}}
+    manifest = read_json(path)
+    if manifest.get("pipeline") != fp:
+        old = [b[0] for b in manifest.get("pipeline", [])]
+        raise ConfigError(
+            f"{outdir} was written by a different pipeline or options (blocks {old}); "
+            "use a new output folder, or delete it to start over"
+        )
+    return manifest
+
+
+def record_run(outdir: str, manifest: dict[str, Any], shards: dict[str, dict[str, Any]], run: dict[str, Any]) -> None:
+    manifest["shards"].update(shards)
+    manifest["runs"].append(run)
+    write_json(manifest_path(outdir), manifest)

@@ -1,0 +1,232 @@
+"""A pipeline: a reader, an ordered list of blocks, a writer; one input file = one shard = one task.
+
+Global steps (near-dedup) split the block list into passes. Pass 0 reads the input shard; each
+later pass reads the previous pass's per-shard output. Every pass of every shard commits its
+output atomically with a marker, so a rerun skips what is done and retries what failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from curate.blocks import Block, GlobalStep, as_block
+from curate.context import ShardContext
+from curate.document import Document
+from curate.readers.inputs import Shard
+from curate.readers.parquet import ParquetReader
+from curate.readers.warc import WarcReader
+from curate.stats import BlockStats
+from curate.storage import exists, join, read_json, write_json
+from curate.writers.parquet import ParquetShardWriter, ParquetWriterConfig
+
+
+@dataclass
+class Pass:
+    """Blocks that run shard by shard without waiting for other shards."""
+
+    index: int
+    blocks: list[Block]
+    before: GlobalStep | None = None  # the global step whose decisions this pass applies first
+    after: GlobalStep | None = None  # the global step whose artefacts this pass collects last
+
+
+class Pipeline:
+    """Reader -> blocks -> Parquet. Blocks may be :class:`Block` objects or plain callables."""
+
+    def __init__(
+        self,
+        blocks: Sequence[Block | Any],
+        reader: Any | None = None,
+        writer: ParquetWriterConfig | None = None,
+        skip: Iterable[str] = (),
+    ) -> None:
+        skip = set(skip)
+        self.blocks = [b for b in (as_block(b) for b in blocks) if b.name not in skip]
+        names = [b.name for b in self.blocks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"block names must be unique in a pipeline: {names}")
+        self.reader = reader
+        self.writer = writer or ParquetWriterConfig()
+        self._passes: list[Pass] | None = None
+        self.pack: Any = None  # a curate.writers.packed.PackConfig: also write packed training rows
+
+    @property
+    def block_names(self) -> list[str]:
+        return [b.name for b in self.blocks]
+
+    def passes(self) -> list[Pass]:
+        """The block list cut at each global step; built once, so blocks keep their loaded state."""
+        if self._passes is None:
+            self._passes = self._split()
+        return self._passes
+
+    def _split(self) -> list[Pass]:
+        passes = [Pass(0, [])]
+        for block in self.blocks:
+            if isinstance(block, GlobalStep):
+                passes[-1].blocks.append(block.collect_block())
+                passes[-1].after = block
+                passes.append(Pass(len(passes), [block.apply_block()], before=block))
+            else:
+                passes[-1].blocks.append(block)
+        return passes
+
+    def global_steps(self) -> list[GlobalStep]:
+        return [b for b in self.blocks if isinstance(b, GlobalStep)]
+
+    def setup(self) -> None:
+        for p in self.passes():
+            for b in p.blocks:
+                b.ensure_setup()
+
+
+@dataclass
+class Layout:
+    """Where a run keeps its files under OUTDIR."""
+
+    outdir: str
+
+    def data(self, shard_id: str) -> str:
+        return join(self.outdir, "data", f"{shard_id}.parquet")
+
+    def marker(self, shard_id: str) -> str:
+        return join(self.outdir, "_done", f"{shard_id}.json")
+
+    def pass_data(self, index: int, shard_id: str) -> str:
+        return join(self.outdir, "_work", f"pass{index}", f"{shard_id}.parquet")
+
+    def pass_marker(self, index: int, shard_id: str) -> str:
+        return join(self.outdir, "_work", f"pass{index}", "_done", f"{shard_id}.json")
+
+    def packed(self, shard_id: str) -> str:
+        return join(self.outdir, "packed", f"{shard_id}.parquet")
+
+    def global_marker(self, step: str) -> str:
+        return join(self.outdir, "_work", step, "_global_done.json")
+
+
+@dataclass
+class ShardResult:
+    shard_id: str
+    input_path: str
+    pass_index: int
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    rows_written: int = 0
+    seconds: float = 0.0
+    skipped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shard": self.shard_id,
+            "input": self.input_path,
+            "pass": self.pass_index,
+            "rows_written": self.rows_written,
+            "seconds": round(self.seconds, 4),
+            "blocks": self.blocks,
+        }
+
+
+def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: int, final: bool) -> ShardResult:
+    """Run one pass of one shard and commit it: data first, then the marker (readers trust markers)."""
+    layout = Layout(outdir)
+    marker = layout.marker(shard.id) if final else layout.pass_marker(pass_index, shard.id)
+    if exists(marker):
+        done = read_json(marker)
+        return ShardResult(shard.id, shard.path, pass_index, done["blocks"], done["rows_written"], 0.0, True)
+    start = time.perf_counter()
+    the_pass = pipeline.passes()[pass_index]
+    ctx = ShardContext(shard_id=shard.id, input_path=shard.path, outdir=outdir)
+    stats: list[BlockStats] = []
+    if pass_index == 0:
+        reader = pipeline.reader or _reader_for(shard.path)
+        source = Shard(shard.path)
+    else:
+        reader = ParquetReader()
+        source = Shard(layout.pass_data(pass_index - 1, shard.id))
+    reader_stats = BlockStats(reader.name)
+    docs: Iterator[Document] = _metered_reader(reader, source, reader_stats)
+    if pass_index == 0:
+        stats.append(reader_stats)
+    for block in the_pass.blocks:
+        block.ensure_setup()
+        block.start_shard(ctx)
+        bstats = BlockStats(block.name)
+        stats.append(bstats)
+        docs = _metered(block, docs, bstats)
+    target = layout.data(shard.id) if final else layout.pass_data(pass_index, shard.id)
+    rows = ParquetShardWriter(target, pipeline.writer).write(docs)
+    for s in stats:
+        unattributed = s.docs_in - s.docs_out - sum(s.dropped.values())
+        if unattributed > 0:
+            s.drop("dropped_by_callable", unattributed)
+    if final and pipeline.pack is not None:
+        from curate.writers.packed import pack_shard
+
+        pack_shard(target, layout.packed(shard.id), pipeline.pack)
+    result = ShardResult(
+        shard.id, shard.path, pass_index, [s.to_dict() for s in stats], rows, time.perf_counter() - start
+    )
+    write_json(marker, result.to_dict())
+    return result
+
+
+def _reader_for(path: str) -> Any:
+    return ParquetReader() if path.endswith(".parquet") else WarcReader()
+
+
+def _metered_reader(reader: Any, shard: Shard, stats: BlockStats) -> Iterator[Document]:
+    it = reader.read(shard, stats)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            doc = next(it)
+        except StopIteration:
+            stats.seconds += time.perf_counter() - t0
+            return
+        stats.seconds += time.perf_counter() - t0
+        stats.docs_out += 1
+        yield doc
+
+
+class _Upstream:
+    """Counts the documents a block pulls and the time spent producing them upstream."""
+
+    __slots__ = ("it", "stats", "upstream_seconds")
+
+    def __init__(self, it: Iterator[Document], stats: BlockStats) -> None:
+        self.it = it
+        self.stats = stats
+        self.upstream_seconds = 0.0
+
+    def __iter__(self) -> _Upstream:
+        return self
+
+    def __next__(self) -> Document:
+        t0 = time.perf_counter()
+        try:
+            doc = next(self.it)
+        finally:
+            self.upstream_seconds += time.perf_counter() - t0
+        self.stats.docs_in += 1
+        return doc
+
+
+def _metered(block: Block, docs: Iterator[Document], stats: BlockStats) -> Iterator[Document]:
+    """Yield the block's output, charging it only for its own time (upstream time is subtracted)."""
+    upstream = _Upstream(docs, stats)
+    out = iter(block.run(upstream, stats))
+    while True:
+        t0 = time.perf_counter()
+        before = upstream.upstream_seconds
+        try:
+            doc = next(out)
+        except StopIteration:
+            stats.seconds += (time.perf_counter() - t0) - (upstream.upstream_seconds - before)
+            return
+        stats.seconds += (time.perf_counter() - t0) - (upstream.upstream_seconds - before)
+        stats.docs_out += 1
+        stats.chars_out += len(doc.text)
+        yield doc

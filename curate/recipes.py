@@ -1,0 +1,113 @@
+"""Recipes: named lists of blocks with parameters, as YAML (loaded safely) or Python.
+
+A YAML recipe is ``{name, description, blocks: [name | {name: {param: value}}]}``; every key is
+checked against the block's config dataclass up front, so a typo fails before any shard runs.
+A Python recipe is a ``.py`` file defining ``pipeline(overrides) -> curate.Pipeline``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from curate.pipeline import Pipeline
+from curate.registry import REGISTRY, ConfigError, build_block, make_config
+
+
+@dataclass
+class Recipe:
+    name: str
+    description: str = ""
+    blocks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    python_path: str | None = None
+
+    @property
+    def block_names(self) -> list[str]:
+        return [n for n, _ in self.blocks]
+
+    def build(
+        self, overrides: dict[str, dict[str, Any]] | None = None, skip: list[str] | None = None
+    ) -> Pipeline:
+        """A pipeline with ``overrides`` (block -> params) applied and ``skip`` blocks left out."""
+        overrides = overrides or {}
+        skip = list(skip or [])
+        if self.python_path:
+            return _python_recipe(self.python_path, overrides, skip)
+        unknown = [s for s in skip if s not in self.block_names]
+        if unknown:
+            raise ConfigError(f"--skip {','.join(unknown)}: not in recipe {self.name!r}; blocks: {', '.join(self.block_names)}")
+        blocks = []
+        for name, params in self.blocks:
+            if name in skip:
+                continue
+            merged = {**params, **{k: v for k, v in overrides.get(name, {}).items() if v is not None}}
+            blocks.append(build_block(name, merged))
+        return Pipeline(blocks)
+
+    def validate(self) -> None:
+        for name, params in self.blocks:
+            if name not in REGISTRY:
+                raise ConfigError(f"recipe {self.name!r}: unknown block {name!r}; allowed: {', '.join(REGISTRY)}")
+            make_config(name, params)
+
+
+def builtin_recipes() -> dict[str, str]:
+    """Name -> path of every recipe shipped in ``curate.pipelines``."""
+    found = {}
+    for entry in importlib.resources.files("curate.pipelines").iterdir():
+        if entry.name.endswith(".yaml"):
+            found[entry.name[: -len(".yaml")]] = str(entry)
+    return dict(sorted(found.items()))
+
+
+def load_recipe(name_or_path: str) -> Recipe:
+    builtin = builtin_recipes()
+    path = builtin.get(name_or_path, name_or_path)
+    if not os.path.exists(path):
+        raise ConfigError(f"--recipe {name_or_path!r}: no such file or built-in recipe; built-in: {', '.join(builtin)}")
+    if path.endswith(".py"):
+        return Recipe(name=os.path.basename(path)[:-3], python_path=path)
+    with open(path, encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    return parse_recipe(raw, default_name=os.path.basename(path).rsplit(".", 1)[0])
+
+
+def parse_recipe(raw: Any, default_name: str = "recipe") -> Recipe:
+    if not isinstance(raw, dict) or "blocks" not in raw:
+        raise ConfigError("a recipe is a mapping with a 'blocks' list")
+    extra = set(raw) - {"name", "description", "blocks"}
+    if extra:
+        raise ConfigError(f"recipe: unknown key(s) {sorted(extra)}; allowed: name, description, blocks")
+    blocks: list[tuple[str, dict[str, Any]]] = []
+    for item in raw["blocks"]:
+        if isinstance(item, str):
+            blocks.append((item, {}))
+        elif isinstance(item, dict) and len(item) == 1:
+            (name, params), = item.items()
+            if params is not None and not isinstance(params, dict):
+                raise ConfigError(f"block {name!r}: parameters must be a mapping, got {params!r}")
+            blocks.append((name, params or {}))
+        else:
+            raise ConfigError(f"recipe block entries are a name or {{name: {{params}}}}, got {item!r}")
+    recipe = Recipe(name=raw.get("name", default_name), description=raw.get("description", ""), blocks=blocks)
+    recipe.validate()
+    return recipe
+
+
+def _python_recipe(path: str, overrides: dict[str, dict[str, Any]], skip: list[str]) -> Pipeline:
+    spec = importlib.util.spec_from_file_location("curate_user_recipe", path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"--recipe {path!r}: cannot import")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "pipeline"):
+        raise ConfigError(f"--recipe {path!r}: a Python recipe defines pipeline(overrides) -> curate.Pipeline")
+    pipeline = module.pipeline(overrides)
+    if skip:
+        pipeline = Pipeline(pipeline.blocks, reader=pipeline.reader, writer=pipeline.writer, skip=skip)
+    return pipeline

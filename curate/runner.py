@@ -1,0 +1,188 @@
+"""Drive a pipeline over shards on an executor: passes, global steps, commits, merged stats."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cloudpickle
+
+from curate.executors.base import Executor
+from curate.lock import RunLock
+from curate.manifest import check_compatible, record_run
+from curate.pipeline import Layout, Pipeline, run_shard_pass
+from curate.readers.inputs import COMMON_CRAWL_PREFIX, Shard, expand_inputs
+from curate.stats import BlockStats
+from curate.storage import exists, read_json, remove_stale_temporaries, write_json
+
+log = logging.getLogger(__name__)
+
+_PIPELINES: dict[str, Pipeline] = {}
+
+
+def _shard_task(pipeline_bytes: bytes, shard_path: str, outdir: str, pass_index: int, final: bool) -> dict:
+    """Runs in a worker: unpickle the pipeline once per process, then run one pass of one shard."""
+    key = hashlib.sha1(pipeline_bytes).hexdigest()
+    pipeline = _PIPELINES.get(key)
+    if pipeline is None:
+        pipeline = _PIPELINES[key] = cloudpickle.loads(pipeline_bytes)
+    return run_shard_pass(pipeline, Shard(shard_path), outdir, pass_index, final).to_dict()
+
+
+@dataclass
+class RunResult:
+    """What a run did: shard counts, failures with their errors, the merged stats."""
+
+    outdir: str
+    shards: int = 0
+    processed: int = 0
+    skipped: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    inputs: list[str],
+    outdir: str,
+    executor: Executor,
+    progress: bool = True,
+    cc_prefix: str = COMMON_CRAWL_PREFIX,
+) -> RunResult:
+    """Run every pass of ``pipeline`` over the shards of ``inputs``; write ``OUTDIR/stats.json``.
+
+    Shards whose output is committed are skipped; failed shards are listed in the result and in
+    ``stats.json`` and are retried by the next run. A global step waits for every shard of the
+    pass before it, so a failure there stops the run before the global step (rerun to resume).
+    """
+    shards = list(expand_inputs(inputs, cc_prefix))
+    with RunLock(outdir):
+        manifest = check_compatible(outdir, pipeline)
+        result = _run_locked(pipeline, shards, outdir, executor, progress)
+        states = {s.id: {"input": s.path, "state": "done"} for s in shards if exists(Layout(outdir).marker(s.id))}
+        for f in result.failed:
+            states[f["shard"]] = {"input": f["input"], "state": "failed", "error": (f["error"] or "")[-2000:]}
+        run = {
+            "finished": time.time(),
+            "processed": result.processed,
+            "skipped": result.skipped,
+            "failed": len(result.failed),
+        }
+        record_run(outdir, manifest, states, run)
+    return result
+
+
+def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: Executor, progress: bool) -> RunResult:
+    started = time.time()
+    layout = Layout(outdir)
+    result = RunResult(outdir=outdir, shards=len(shards))
+    ids = [s.id for s in shards]
+    if len(set(ids)) != len(ids):
+        raise ValueError("two inputs map to the same shard id; pass each file once")
+    payload = cloudpickle.dumps(pipeline)
+    passes = pipeline.passes()
+    global_stats: dict[str, Any] = {}
+    per_pass: list[dict[str, dict]] = []
+    for p in passes:
+        final = p.index == len(passes) - 1
+        folder = layout.outdir + "/data" if final else layout.outdir + f"/_work/pass{p.index}"
+        remove_stale_temporaries(folder)
+        if p.before is not None:
+            global_stats[p.before.name] = _run_global(p.before, layout, ids, executor)
+        todo = [s for s in shards if not exists(layout.marker(s.id)) and not _pass_done(layout, p.index, s.id, final)]
+        results: dict[str, dict] = {}
+        bar = _progress_bar(progress, len(todo), f"pass {p.index + 1}/{len(passes)}" if len(passes) > 1 else "shards")
+        docs = 0
+        tasks = ((s.id, (payload, s.path, outdir, p.index, final)) for s in todo)
+        for r in executor.map_tasks(_shard_task, tasks):
+            if r.ok:
+                results[r.key] = r.value
+                docs += r.value["rows_written"]
+                result.processed += 1
+            else:
+                path = next(s.path for s in todo if s.id == r.key)
+                result.failed.append({"shard": r.key, "input": path, "pass": p.index, "error": r.error})
+                log.error("shard %s (%s) failed:\n%s", r.key, path, r.error)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(docs_out=docs, failed=len(result.failed))
+        if bar is not None:
+            bar.close()
+        per_pass.append(results)
+        if result.failed and not final:
+            log.error("%d shard(s) failed before a global step; fix and rerun to resume", len(result.failed))
+            break
+    result.skipped = result.shards - len({k for r in per_pass for k in r}) - len({f["shard"] for f in result.failed})
+    result.stats = _merged_stats(layout, shards, len(passes), global_stats, result, time.time() - started)
+    write_json(f"{outdir}/stats.json", result.stats)
+    return result
+
+
+def _pass_done(layout: Layout, index: int, shard_id: str, final: bool) -> bool:
+    return exists(layout.marker(shard_id)) if final else exists(layout.pass_marker(index, shard_id))
+
+
+def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -> dict[str, Any]:
+    marker = layout.global_marker(step.name)
+    if exists(marker):
+        return read_json(marker)
+    stats = step.run_global(f"{layout.outdir}/_work", ids, executor)
+    write_json(marker, stats)
+    return stats
+
+
+def _merged_stats(
+    layout: Layout, shards: list[Shard], n_passes: int, global_stats: dict, result: RunResult, seconds: float
+) -> dict[str, Any]:
+    """Fold every committed shard's per-pass stats into one list of blocks, in pipeline order."""
+    merged: dict[str, BlockStats] = {}
+    rows = 0
+    complete = 0
+    for s in shards:
+        paths = [layout.pass_marker(i, s.id) for i in range(n_passes - 1)] + [layout.marker(s.id)]
+        if not exists(paths[-1]):
+            continue
+        complete += 1
+        for i, path in enumerate(paths):
+            if not exists(path):
+                continue
+            done = read_json(path)
+            if i == n_passes - 1:
+                rows += done["rows_written"]
+            for d in done["blocks"]:
+                b = BlockStats.from_dict(d)
+                if b.name in merged:
+                    merged[b.name].merge(b)
+                else:
+                    merged[b.name] = b
+    blocks = [b.to_dict() for b in merged.values()]
+    return {
+        "outdir": layout.outdir,
+        "shards": len(shards),
+        "shards_complete": complete,
+        "shards_failed": result.failed,
+        "docs_written": rows,
+        "tokens_written": sum(b["tokens_out"] for b in blocks),
+        "wall_seconds": round(seconds, 3),
+        "blocks": blocks,
+        "global_steps": global_stats,
+    }
+
+
+def _progress_bar(enabled: bool, total: int, desc: str) -> Any:
+    if not enabled or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="shard", dynamic_ncols=True)

@@ -1,0 +1,86 @@
+"""Output storage with exactly-once commits, on local disks and object stores (via fsspec).
+
+A file is written under a unique temporary name and then moved into place. On a POSIX
+filesystem the move is an atomic ``os.replace``, so a reader sees either nothing or the whole
+file, and two attempts of the same task leave one copy. Object stores have no atomic rename: there
+the file is written at its final name and a completion marker is written after it; readers trust
+markers only (see :func:`is_committed`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator
+from typing import IO, Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+
+def filesystem(path: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec filesystem of ``path`` and the path as that filesystem names it."""
+    return fsspec.core.url_to_fs(path)
+
+
+def is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    return isinstance(fs, LocalFileSystem)
+
+
+def join(*parts: str) -> str:
+    return posixpath.join(*parts)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open ``path`` for writing so that it appears whole or not at all.
+
+    Locally: write ``path.tmp-<uuid>`` then ``os.replace``. On object stores: write in place
+    (uploads are atomic per object), and let the caller's completion marker be the commit.
+    """
+    fs, p = filesystem(path)
+    if is_local(fs):
+        os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+        tmp = f"{p}.tmp-{uuid.uuid4().hex}"
+        try:
+            with open(tmp, mode) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, p)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    else:
+        with fs.open(p, mode) as f:
+            yield f
+
+
+def write_json(path: str, obj: Any) -> None:
+    with atomic_open(path, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=False)
+
+
+def read_json(path: str) -> Any:
+    fs, p = filesystem(path)
+    with fs.open(p, "r") as f:
+        return json.load(f)
+
+
+def exists(path: str) -> bool:
+    fs, p = filesystem(path)
+    return fs.exists(p)
+
+
+def remove_stale_temporaries(folder: str) -> int:
+    """Delete ``*.tmp-*`` files a killed writer left behind; returns how many."""
+    fs, p = filesystem(folder)
+    if not fs.exists(p):
+        return 0
+    stale = [f for f in fs.ls(p, detail=False) if ".tmp-" in posixpath.basename(f)]
+    for f in stale:
+        fs.rm(f)
+    return len(stale)

@@ -1,0 +1,100 @@
+"""Tokenization with HF ``tokenizers``, a batch at a time (``encode_batch`` runs in Rust).
+
+``tokenizer`` is a local ``tokenizer.json`` or a hub name (default ``gpt2``, as datatrove's
+token counter). Hub names resolve through the local Hugging Face cache first; offline and not
+cached is a clear :class:`TokenizerNotFound` naming ``--tokenizer``, raised in the driver before
+any worker starts (:func:`resolve_tokenizer`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from curate.blocks import BatchMapper
+from curate.document import Document
+from curate.stats import BlockStats
+
+
+class TokenizerNotFound(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TokenizeConfig:
+    tokenizer: str = "gpt2"
+    append_eos: bool = False
+    eos_token: str | None = None
+    batch_size: int = 256
+
+
+def resolve_tokenizer(name_or_path: str) -> str:
+    """A local path to the tokenizer's JSON, fetching from the hub only if it is reachable."""
+    if os.path.isfile(name_or_path):
+        return name_or_path
+    if os.path.isdir(name_or_path) and os.path.isfile(os.path.join(name_or_path, "tokenizer.json")):
+        return os.path.join(name_or_path, "tokenizer.json")
+    try:
+        from huggingface_hub import hf_hub_download
+
+        try:
+            return hf_hub_download(name_or_path, "tokenizer.json", local_files_only=True)
+        except Exception:  # noqa: BLE001 - not cached: try the hub unless told to stay offline
+            if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+                raise
+            return hf_hub_download(name_or_path, "tokenizer.json", etag_timeout=5)
+    except Exception as e:  # noqa: BLE001
+        raise TokenizerNotFound(
+            f"--tokenizer {name_or_path!r}: not a local tokenizer.json and not loadable from the Hugging Face "
+            f"hub (offline and not cached?). Pass a path, e.g. --tokenizer path/to/tokenizer.json ({type(e).__name__})"
+        ) from None
+
+
+class Tokenize(BatchMapper):
+    """Writes ``token_ids`` (uint16 when the vocabulary fits, else uint32) and ``num_tokens``."""
+
+    name = "tokenize"
+    transient = ("_tok",)
+
+    def __init__(self, config: TokenizeConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or TokenizeConfig()
+        self.batch_size = self.config.batch_size
+        self.path = resolve_tokenizer(self.config.tokenizer)
+        self._tok = None
+        self._eos: int | None = None
+        self.dtype = np.uint16
+
+    def setup(self) -> None:
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(self.path)
+        vocab = self._tok.get_vocab_size(with_added_tokens=True)
+        self.dtype = np.uint16 if vocab <= 1 << 16 else np.uint32
+        if self.config.append_eos:
+            token = self.config.eos_token or _guess_eos(self._tok)
+            self._eos = self._tok.token_to_id(token) if token else None
+            if self._eos is None:
+                raise ValueError(f"tokenizer has no end-of-text token {token!r}: pass eos_token")
+
+    def map_batch(self, docs: list[Document], stats: BlockStats) -> list[str | None]:
+        encodings = self._tok.encode_batch_fast([d.text for d in docs], add_special_tokens=False)
+        for doc, enc in zip(docs, encodings, strict=True):
+            ids = enc.ids
+            if self._eos is not None:
+                ids.append(self._eos)
+            arr = np.asarray(ids, dtype=self.dtype)
+            doc.metadata["token_ids"] = arr
+            doc.metadata["num_tokens"] = len(arr)
+            stats.tokens_out += len(arr)
+        return [None] * len(docs)
+
+
+def _guess_eos(tok: object) -> str | None:
+    vocab = tok.get_vocab(with_added_tokens=True)
+    for candidate in ("<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>", "[SEP]"):
+        if candidate in vocab:
+            return candidate
+    return None

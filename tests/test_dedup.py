@@ -1,0 +1,374 @@
+"""MinHash near-dedup: signatures, union-find, keep rules, resumability, CLI, persistent index.
+
+All documents are real pages (wcxb-dev main content) or controlled edits of them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate.commands import dedup as dedup_cli
+from curate.dedup import MinHashConfig, MinHashDedup, minhash_batch, shingle_hashes
+from curate.dedup.bands import band_keys, partition_of
+from curate.dedup.components import connected_components
+from curate.dedup.evaluate import edit_words
+from curate.dedup.signatures import EMPTY_HASH, permutations
+from curate.document import Document
+from curate.executors.base import SerialExecutor
+from curate.text.words import doc_simplified_words
+
+
+@pytest.fixture(scope="module")
+def pages(wcxb_pages: Path) -> list[tuple[str, str]]:
+    """(id, text) of real pages with at least 80 words, cut to 1,500 words to keep tests quick."""
+    t = pq.read_table(wcxb_pages, columns=["id", "main_content"])
+    out = []
+    for pid, text in zip(t.column("id").to_pylist(), t.column("main_content").to_pylist(), strict=True):
+        words = (text or "").split()
+        if len(words) >= 80:
+            out.append((pid, " ".join(words[:1500])))
+    return out
+
+
+def _near_copy(text: str, rng: random.Random, rate: float = 0.01) -> str:
+    """A copy with ~1% of words inserted: Jaccard of 5-gram sets ~0.95, a clear near-duplicate."""
+    words = text.split()
+    return " ".join(edit_words(words, "insert", rate, rng, words))
+
+
+def _write(path: Path, rows: list[tuple[str, str]], extra: bool = True) -> None:
+    cols = {"id": [r[0] for r in rows], "text": [r[1] for r in rows]}
+    if extra:
+        cols["lang"] = ["en"] * len(rows)
+    pq.write_table(pa.table(cols), path)
+
+
+def _removed(outdir: Path) -> dict[str, str]:
+    t = pq.read_table(outdir / "removed.parquet")
+    return dict(zip(t.column("id").to_pylist(), t.column("kept_id").to_pylist(), strict=True))
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+
+def test_signatures_equal_datatrove_bit_for_bit(pages: list[tuple[str, str]]) -> None:
+    """Same shingles -> same 112 values as datatrove's MinhashDedupSignature.get_signature."""
+    from datatrove.pipeline.dedup.minhash import MinhashConfig as DtConfig
+    from datatrove.pipeline.dedup.minhash import MinhashDedupSignature
+
+    dt = MinhashDedupSignature(output_folder="memory://dt-sigs", config=DtConfig())
+    shingles = [shingle_hashes(doc_simplified_words(Document(id=i, text=t)), 5) for i, t in pages[:40]]
+    a, b = permutations(1, 112)
+    ours = minhash_batch(shingles, a, b)
+    for row, sh in zip(ours, shingles, strict=True):
+        theirs = np.concatenate([np.array(x, dtype=np.uint64) for x in dt.get_signature(sh.reshape(-1, 1))])
+        assert np.array_equal(row, theirs)
+
+
+def test_signatures_equal_datatrove_end_to_end(pages: list[tuple[str, str]]) -> None:
+    """Text in, signature out, words included: datatrove's simplify_text + spaCy split + minhash.
+
+    datatrove 0.10.1 hashes ``str`` with xxhash, which xxhash 4 refuses; its wrapper is given the
+    UTF-8 encoding that xxhash 3 applied internally (datatrove PR #519), nothing else changes.
+    """
+    import datatrove.utils.hashes.xxhash as dx
+    import xxhash
+
+    pytest.importorskip("spacy", reason="datatrove's English word tokenizer is spaCy's")
+    original = dx.xxhash64
+    dx.xxhash64 = lambda d: xxhash.xxh64_intdigest(d.encode() if isinstance(d, str) else d)
+    try:
+        from datatrove.pipeline.dedup.minhash import MinhashConfig as DtConfig
+        from datatrove.pipeline.dedup.minhash import MinhashDedupSignature
+
+        dt = MinhashDedupSignature(output_folder="memory://dt-sigs-e2e", config=DtConfig())
+        texts = [t for _, t in pages[100:130]]
+        a, b = permutations(1, 112)
+        ours = minhash_batch(
+            [shingle_hashes(doc_simplified_words(Document(id="", text=t)), 5) for t in texts], a, b
+        )
+        for row, text in zip(ours, texts, strict=True):
+            theirs = np.concatenate(
+                [np.array(x, dtype=np.uint64) for x in dt.get_signature(dt.get_shingles(text))]
+            )
+            assert np.array_equal(row, theirs)
+    finally:
+        dx.xxhash64 = original
+
+
+def test_short_documents_are_counted_and_never_banded() -> None:
+    a, b = permutations(1, 112)
+    words = ["home", "page", "menu", "login"]
+    sig = minhash_batch([shingle_hashes(words, 5), shingle_hashes(words + ["x"], 5)], a, b)
+    assert (sig[0] == EMPTY_HASH).all() and (sig[1] != EMPTY_HASH).all()
+
+
+# --- banding and union-find -------------------------------------------------------------------
+
+
+def test_partitions_are_hierarchical() -> None:
+    """Partition p of 2^k splits into 2p and 2p+1 of 2^(k+1): indexes with other partition counts stay readable."""
+    keys = np.random.default_rng(0).integers(0, 2**63, 10_000, dtype=np.uint64) * np.uint64(2)
+    assert np.array_equal(partition_of(keys, 3), partition_of(keys, 5) >> 2)
+    parts = partition_of(keys, 4)
+    assert parts.min() >= 0 and parts.max() == 15 and len(np.unique(parts)) == 16
+
+
+def test_band_keys_differ_between_bands_for_equal_rows() -> None:
+    sig = np.zeros((1, 112), dtype=np.uint64)
+    assert len(set(band_keys(sig, 14, 8).ravel().tolist())) == 14
+
+
+def test_connected_components_match_scipy() -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_cc
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    u = rng.integers(0, n, 15_000)
+    v = rng.integers(0, n, 15_000)
+    chunks = [(u[i : i + 4000], v[i : i + 4000]) for i in range(0, u.size, 4000)]
+    roots, rounds = connected_components(n, lambda: iter(chunks))
+    _, labels = scipy_cc(coo_matrix((np.ones(u.size), (u, v)), shape=(n, n)), directed=False)
+    # same partition of the nodes, and each root is the smallest node of its component
+    first_of_label = {}
+    for node, lab in enumerate(labels.tolist()):
+        first_of_label.setdefault(lab, node)
+    assert np.array_equal(roots, np.array([first_of_label[lab] for lab in labels.tolist()]))
+    assert rounds < 20
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+
+
+def _pipeline_inputs(tmp: Path, pages: list[tuple[str, str]]) -> tuple[list[str], set[str]]:
+    """Three shards of real pages; 30 near-copies spread over other shards; two short twins."""
+    rng = random.Random(3)
+    base = pages[:90]
+    rows = list(base)
+    dups = set()
+    for pid, text in base[:30]:
+        rows.append((f"{pid}-copy", _near_copy(text, rng)))
+        dups.add(f"{pid}-copy")
+    rows += [("short-a", "Home | Login"), ("short-b", "Home | Login")]
+    shards = [rows[0::3], rows[1::3], rows[2::3]]
+    # make sure each copy comes after its original in global order (shard order, then position)
+    paths = []
+    for k, shard in enumerate(shards):
+        shard.sort(key=lambda r: r[0].endswith("-copy"))
+        path = tmp / f"in{k}.parquet"
+        _write(path, shard)
+        paths.append(str(path))
+    return paths, dups
+
+
+def _run(paths: list[str], outdir: Path, step: MinHashDedup):
+    from curate.pipeline import Pipeline
+    from curate.runner import run_pipeline
+
+    return run_pipeline(Pipeline([step]), paths, str(outdir), SerialExecutor(), progress=False)
+
+
+def _kept_ids(outdir: Path) -> set[str]:
+    return set(pq.read_table(outdir / "data", columns=["id"]).column("id").to_pylist())
+
+
+def _all_ids(paths: list[str]) -> set[str]:
+    return {i for p in paths for i in pq.read_table(p, columns=["id"]).column("id").to_pylist()}
+
+
+def test_pipeline_removes_near_copies_and_resumes_after_crash(
+    tmp_path: Path, pages: list[tuple[str, str]]
+) -> None:
+    paths, dups = _pipeline_inputs(tmp_path, pages)
+    out = tmp_path / "out"
+    config = MinHashConfig(partitions=4)
+    with pytest.raises(RuntimeError, match="injected failure in stage 'cluster'|stage 'cluster'"):
+        _run(paths, out, MinHashDedup(config, fault="cluster"))
+    step_dir = out / "_work" / "minhash_dedup"
+    sig_files = sorted(step_dir.glob("sigs/*.parquet"))
+    band_files = sorted(step_dir.glob("plans/*/bands/*/*.parquet"))
+    edge_files = sorted(step_dir.glob("plans/*/edges/*.parquet"))
+    assert len(sig_files) == 3 and len(band_files) == 12 and len(edge_files) == 4
+    before = {f: f.stat().st_mtime_ns for f in sig_files + band_files + edge_files}
+
+    result = _run(paths, out, MinHashDedup(config))
+    assert result.ok
+    assert {f: f.stat().st_mtime_ns for f in before} == before, "signatures/bands/edges were recomputed"
+    stats = result.stats["global_steps"]["minhash_dedup"]
+    assert stats["tasks_skipped"] == {"bands": 3, "pairs": 4, "cluster": 0}
+    assert _all_ids(paths) - _kept_ids(out) == dups
+    assert {"short-a", "short-b"} <= _kept_ids(out), "identical short docs must never be clustered"
+    assert stats["too_short_for_minhash"] == 2
+    blocks = {b["name"]: b for b in result.stats["blocks"]}
+    assert blocks["minhash_dedup"]["dropped"] == {"minhash_duplicate": len(dups)}
+    assert blocks["minhash_dedup_signatures"]["counters"]["too_short_for_minhash"] == 2
+
+
+def test_partial_pairs_failure_resumes_only_missing_partitions(
+    tmp_path: Path, pages: list[tuple[str, str]]
+) -> None:
+    paths, dups = _pipeline_inputs(tmp_path, pages)
+    out = tmp_path / "out"
+    config = MinHashConfig(partitions=4)
+    with pytest.raises(RuntimeError, match="stage 'pairs'"):
+        _run(paths, out, MinHashDedup(config, fault="pairs:2"))
+    done = sorted((out / "_work" / "minhash_dedup").glob("plans/*/edges/_done/*.json"))
+    assert [d.name for d in done] == ["p00000.json", "p00001.json", "p00003.json"]
+    result = _run(paths, out, MinHashDedup(config))
+    assert result.stats["global_steps"]["minhash_dedup"]["tasks_skipped"]["pairs"] == 3
+    assert _all_ids(paths) - _kept_ids(out) == dups
+
+
+# --- keep rules -------------------------------------------------------------------------------
+
+
+def test_keep_first_and_longest(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    rng = random.Random(5)
+    pid, text = pages[10]
+    longer = _near_copy(text, rng, rate=0.02)  # more words inserted: longer, Jaccard ~0.9
+    rows = [(pid, text), (f"{pid}-longer", longer), ("other", pages[11][1])]
+    _write(tmp_path / "a.parquet", rows)
+    assert dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(tmp_path / "first")]) == 0
+    assert _removed(tmp_path / "first") == {f"{pid}-longer": pid}
+    assert (
+        dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(tmp_path / "long"), "--keep", "longest"]) == 0
+    )
+    assert _removed(tmp_path / "long") == {pid: f"{pid}-longer"}
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def test_cli_end_to_end_keeps_columns_and_resumes(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    paths, dups = _pipeline_inputs(tmp_path, pages)
+    out = tmp_path / "cli"
+    assert dedup_cli.main([*paths, "-o", str(out), "--workers", "2", "--partitions", "2"]) == 0
+    outputs = sorted(out.glob("in*.parquet"))
+    assert [p.name for p in outputs] == ["in0.parquet", "in1.parquet", "in2.parquet"]
+    table = pa.concat_tables([pq.read_table(p) for p in outputs])
+    assert table.column_names == ["id", "text", "lang"]
+    assert _all_ids(paths) - set(table.column("id").to_pylist()) == dups
+    removed = _removed(out)
+    assert removed == {d: d.removesuffix("-copy") for d in dups}
+
+    # crash mid-clustering: the cluster outputs and one edge partition disappear; signatures stay
+    step_dir = out / "_work" / "minhash_dedup"
+    sigs = {f: f.stat().st_mtime_ns for f in step_dir.glob("sigs/*.parquet")}
+    for f in list(step_dir.glob("plans/*/removals/**/*")) + list(
+        step_dir.glob("plans/*/edges/_done/p00001.json")
+    ):
+        if f.is_file():
+            f.unlink()
+    (out / "removed.parquet").unlink()
+    assert dedup_cli.main([*paths, "-o", str(out), "--partitions", "2"]) == 0
+    assert {f: f.stat().st_mtime_ns for f in sigs} == sigs
+    assert _removed(out) == removed
+    stats = dedup_cli.load_stats(str(out))
+    assert stats["signatures_skipped"] == 3 and stats["tasks_skipped"]["pairs"] == 1
+
+
+def test_cli_threshold_derives_bands_and_rows(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    _write(tmp_path / "a.parquet", pages[:5], extra=False)
+    assert dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(tmp_path / "o"), "--threshold", "0.8"]) == 0
+    cfg = dedup_cli.load_stats(str(tmp_path / "o"))["config"]
+    from datasketch.lsh import _optimal_param
+
+    assert (cfg["bands"], cfg["rows"]) == _optimal_param(0.8, 112, 0.5, 0.5)
+
+
+def test_cli_rejects_missing_columns(tmp_path: Path) -> None:
+    from curate.readers.inputs import InputError
+
+    pq.write_table(pa.table({"id": ["a"], "body": ["x"]}), tmp_path / "bad.parquet")
+    with pytest.raises(InputError, match="missing column"):
+        dedup_cli.main([str(tmp_path / "bad.parquet"), "-o", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists(), "nothing is written before inputs are checked"
+
+
+# --- persistent index -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("parts_first", "parts_second"), [(2, 8), (8, 2)])
+def test_index_dedups_new_batch_against_earlier_runs(
+    tmp_path: Path, pages: list[tuple[str, str]], parts_first: int, parts_second: int
+) -> None:
+    rng = random.Random(11)
+    first = pages[:40]
+    _write(tmp_path / "first.parquet", first)
+    index = str(tmp_path / "index")
+    args = ["--index-dir", index]
+    assert (
+        dedup_cli.main(
+            [
+                str(tmp_path / "first.parquet"),
+                "-o",
+                str(tmp_path / "o1"),
+                *args,
+                "--partitions",
+                str(parts_first),
+            ]
+        )
+        == 0
+    )
+    assert _removed(tmp_path / "o1") == {}
+
+    # second batch: copies of 10 first-batch pages, 10 new pages, and one copy of a new page
+    second = [(f"{pid}-again", _near_copy(text, rng)) for pid, text in first[:10]]
+    second += pages[40:50] + [(f"{pages[45][0]}-copy", _near_copy(pages[45][1], rng))]
+    _write(tmp_path / "second.parquet", second)
+    argv = [
+        str(tmp_path / "second.parquet"),
+        "-o",
+        str(tmp_path / "o2"),
+        *args,
+        "--partitions",
+        str(parts_second),
+    ]
+    assert dedup_cli.main(argv) == 0
+    expected = {f"{pid}-again": pid for pid, _ in first[:10]} | {f"{pages[45][0]}-copy": pages[45][0]}
+    assert _removed(tmp_path / "o2") == expected
+    stats = dedup_cli.load_stats(str(tmp_path / "o2"))
+    assert stats["index_docs"] == 40 and stats["removed_matching_index"] == 10
+
+    # rerunning the same command must not dedup the batch against its own index entry
+    assert dedup_cli.main(argv) == 0
+    assert _removed(tmp_path / "o2") == expected
+
+    # a new run over the same second batch: everything it kept is now in the index, so all goes
+    assert dedup_cli.main([str(tmp_path / "second.parquet"), "-o", str(tmp_path / "o3"), *args]) == 0
+    assert set(_removed(tmp_path / "o3")) == {r[0] for r in second}
+    assert len(os.listdir(os.path.join(index, "ids"))) == 3
+
+
+def test_index_documents_win_under_keep_longest(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    """A longer near-copy in a later batch is removed all the same: earlier runs are final."""
+    rng = random.Random(2)
+    pid, text = pages[20]
+    _write(tmp_path / "old.parquet", [(pid, text)])
+    _write(tmp_path / "new.parquet", [(f"{pid}-longer", _near_copy(text, rng, rate=0.02)), pages[21]])
+    index = ["--index-dir", str(tmp_path / "index"), "--keep", "longest"]
+    assert dedup_cli.main([str(tmp_path / "old.parquet"), "-o", str(tmp_path / "o1"), *index]) == 0
+    assert dedup_cli.main([str(tmp_path / "new.parquet"), "-o", str(tmp_path / "o2"), *index]) == 0
+    assert _removed(tmp_path / "o2") == {f"{pid}-longer": pid}
+
+
+def test_recipe_parameters_reach_the_step(tmp_path: Path) -> None:
+    """``minhash_dedup: {threshold: 0.8, index_dir: ...}`` in a recipe builds the step it says."""
+    from datasketch.lsh import _optimal_param
+
+    from curate.registry import build_block
+
+    step = build_block("minhash_dedup", {"threshold": 0.8, "index_dir": str(tmp_path), "keep": "longest"})
+    assert isinstance(step, MinHashDedup)
+    assert (step.config.bands, step.config.rows) == _optimal_param(0.8, 112, 0.5, 0.5)
+    assert step.config.index_dir == str(tmp_path) and step.config.keep == "longest"
+    assert step.collect_block().name == "minhash_dedup_signatures"
+    assert step.apply_block().name == "minhash_dedup"

@@ -1,0 +1,112 @@
+"""Extraction (time limit, encodings, WET pass-through), language ID and tokenization blocks."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate import Document
+from curate.filters.extract import Extract, ExtractConfig, decode_html
+from curate.filters.language import LanguageConfig, LanguageFilter
+from curate.filters.tokenize import Tokenize, TokenizeConfig, TokenizerNotFound
+from curate.stats import BlockStats
+
+
+def pages(wcxb: Path, n: int) -> list[Document]:
+    batch = next(pq.ParquetFile(wcxb).iter_batches(batch_size=n, columns=["id", "url", "html"]))
+    return [Document(id=r["id"], url=r["url"], html=r["html"]) for r in batch.to_pylist()]
+
+
+def run_block(block, docs):  # noqa: ANN001, ANN201 - test helper
+    stats = BlockStats(block.name)
+    block.ensure_setup()
+    return list(block.run(iter(docs), stats)), stats
+
+
+def test_page_over_the_time_limit_is_counted_and_the_shard_goes_on(wcxb_pages: Path) -> None:
+    docs = pages(wcxb_pages, 20)
+    out, stats = run_block(Extract(ExtractConfig(timeout_seconds=1e-4)), docs)
+    assert stats.dropped["extraction_timeout"] >= 15  # nearly every page takes longer than 0.1 ms
+    docs = pages(wcxb_pages, 20)
+    out, stats = run_block(Extract(ExtractConfig(timeout_seconds=5)), docs)
+    assert "extraction_timeout" not in stats.dropped and len(out) >= 18
+
+
+def test_a_hanging_extractor_is_interrupted_without_a_process_per_page() -> None:
+    class Hangs(Extract):
+        def _extract(self, html: str) -> str | None:
+            if "hang" in html:
+                time.sleep(30)
+            return "fine text"
+
+    docs = [Document(id=str(i), html=b"<html>hang</html>" if i == 1 else b"<html>ok</html>") for i in range(3)]
+    t0 = time.perf_counter()
+    out, stats = run_block(Hangs(ExtractConfig(timeout_seconds=0.2)), docs)
+    assert time.perf_counter() - t0 < 5
+    assert [d.id for d in out] == ["0", "2"] and stats.dropped == {"extraction_timeout": 1}
+
+
+def test_encodings() -> None:
+    text = "Grüße aus Köln – café"
+    assert decode_html(text.encode("cp1252"), "windows-1252") == text
+    assert decode_html(f"<html><meta charset='utf-8'>{text}</html>".encode()).endswith(f"{text}</html>")
+    garbage = Document(id="g", html=os.urandom(4000))
+    _, stats = run_block(Extract(), [garbage])
+    assert stats.dropped["bad_encoding"] + stats.dropped["empty_extraction"] == 1
+
+
+def test_wet_documents_pass_extraction_unchanged() -> None:
+    doc = Document(id="w", text="Already extracted text from a WET record.")
+    out, stats = run_block(Extract(), [doc])
+    assert out[0].text == doc.text and not stats.dropped
+
+
+def test_both_extractors_find_main_text(wcxb_pages: Path) -> None:
+    for extractor in ("trafilatura", "resiliparse"):
+        out, stats = run_block(Extract(ExtractConfig(extractor=extractor)), pages(wcxb_pages, 30))
+        assert len(out) >= 25, (extractor, dict(stats.dropped))
+        assert all(d.html is None and len(d.text) > 0 for d in out)
+
+
+def test_language_id_on_labelled_sentences() -> None:
+    root = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "langid" / "lingua-sentences"
+    if not root.exists():
+        pytest.skip(f"labelled language data not found at {root}")
+    block = LanguageFilter(LanguageConfig(languages=None, threshold=0.0))
+    block.ensure_setup()
+    correct = total = 0
+    for lang in ("en", "de", "fr", "es", "ru", "ja", "zh" if (root / "zh.txt").exists() else "it"):
+        for line in (root / f"{lang}.txt").read_text().splitlines()[:100]:
+            doc = Document(id="x", text=line)
+            block.map(doc)
+            correct += doc.metadata["language"] == lang
+            total += 1
+    assert correct / total >= 0.9, correct / total
+    en_only = LanguageFilter()
+    en_only.ensure_setup()
+    assert en_only.map(Document(id="e", text="This is a perfectly ordinary English sentence about the weather.")) is None
+    assert en_only.map(Document(id="d", text="Das ist ein ganz gewöhnlicher deutscher Satz über das Wetter.")) == "language_mismatch"
+
+
+def test_language_model_path_errors_clearly(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="--language-model"):
+        LanguageFilter(LanguageConfig(model_path=str(tmp_path / "lid.176.bin")))
+
+
+def test_tokenize_batches_and_eos(gpt2_tokenizer: Path) -> None:
+    docs = [Document(id=str(i), text=f"Hello world number {i}") for i in range(600)]
+    block = Tokenize(TokenizeConfig(tokenizer=str(gpt2_tokenizer), append_eos=True, batch_size=256))
+    out, stats = run_block(block, docs)
+    assert out[0].metadata["token_ids"][:2].tolist() == [15496, 995]
+    assert all(d.metadata["token_ids"][-1] == 50256 for d in out)
+    assert stats.tokens_out == sum(d.metadata["num_tokens"] for d in out)
+
+
+def test_tokenizer_offline_error_names_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(TokenizerNotFound, match="--tokenizer"):
+        Tokenize(TokenizeConfig(tokenizer="no-such-org/no-such-tokenizer"))

@@ -1,0 +1,103 @@
+"""Operating scheduled runs: a growing input list, the lock, the manifest, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from curate import ConfigError, LocalExecutor, Pipeline, run_pipeline
+from curate.filters.extract import Extract, ExtractConfig
+from curate.lock import LockedError, RunLock
+from curate.recipes import load_recipe
+
+
+def fast_pipeline() -> Pipeline:
+    return Pipeline([Extract(ExtractConfig(extractor="resiliparse"))])
+
+
+def test_growing_input_list_processes_only_new_shards(warc_dir: Path, tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    shutil.copy(warc_dir / "wget-2024-sample-0000.warc.gz", incoming)
+    out = tmp_path / "out"
+    first = run_pipeline(fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False)
+    assert first.processed == 1
+    shutil.copy(warc_dir / "wget-2024-sample-0001.warc.gz", incoming)
+    second = run_pipeline(fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False)
+    assert (second.processed, second.skipped) == (1, 1)
+    third = run_pipeline(fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False)
+    assert (third.processed, third.skipped) == (0, 2)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["processed"] for r in manifest["runs"]] == [1, 1, 0]
+    assert {s["state"] for s in manifest["shards"].values()} == {"done"} and len(manifest["shards"]) == 2
+    assert not (out / "_lock").exists()
+
+
+def test_output_of_another_pipeline_is_refused(warc_dir: Path, tmp_path: Path) -> None:
+    inputs = [str(warc_dir / "cc-single-record.warc.gz")]
+    run_pipeline(fast_pipeline(), inputs, str(tmp_path), LocalExecutor(1), progress=False)
+    other = Pipeline([Extract(ExtractConfig(extractor="trafilatura"))])
+    with pytest.raises(ConfigError, match="different pipeline"):
+        run_pipeline(other, inputs, str(tmp_path), LocalExecutor(1), progress=False)
+
+
+def test_live_lock_blocks_and_stale_lock_is_taken_over(tmp_path: Path) -> None:
+    holder = RunLock(str(tmp_path))
+    holder.acquire()
+    try:
+        with pytest.raises(LockedError, match="another run"):
+            RunLock(str(tmp_path)).acquire()
+    finally:
+        holder.release()
+    # a crashed run: its pid no longer exists on this host
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "_lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "started": 0}))
+    lock = RunLock(str(tmp_path))
+    lock.acquire()
+    assert json.loads((tmp_path / "_lock").read_text())["pid"] == os.getpid()
+    lock.release()
+    # another host that stopped refreshing its heartbeat
+    (tmp_path / "_lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "started": 0}))
+    old = time.time() - 3600
+    os.utime(tmp_path / "_lock", (old, old))
+    RunLock(str(tmp_path), stale_after=600).acquire()
+
+
+def test_cli_exit_code_3_when_locked(warc_dir: Path, tmp_path: Path) -> None:
+    lock = RunLock(str(tmp_path))
+    lock.acquire()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "curate.cli", "run", str(warc_dir / "cc-single-record.warc.gz"), "-o", str(tmp_path),
+             "--skip", ",".join(n for n in load_recipe("fineweb").block_names if n not in ("extract", "language"))],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        lock.release()
+    assert proc.returncode == 3, proc.stderr
+    assert "another run" in proc.stderr
+
+
+def test_cli_dedup_index_dedups_a_new_batch_against_earlier_runs(warc_dir: Path, tmp_path: Path) -> None:
+    """Scheduled jobs: the second run over the same pages finds them all in the persistent index."""
+    keep = ("extract", "language", "minhash_dedup")
+    skip = ",".join(n for n in load_recipe("fast").block_names if n not in keep)
+    written = []
+    for out in ("first", "second"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "curate.cli", "run", str(warc_dir / "wget-2024-sample-0000.warc.gz"), "-o",
+             str(tmp_path / out), "--recipe", "fast", "--skip", skip, "--dedup-index", str(tmp_path / "index"),
+             "--no-progress"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        written.append(json.loads((tmp_path / out / "stats.json").read_text())["docs_written"])
+    assert written[0] > 5 and written[1] == 0
