@@ -119,11 +119,15 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
                 bar.set_postfix(docs_out=docs, failed=len(result.failed))
         if bar is not None:
             bar.close()
+        # every task of the pass has returned: a temporary left now is an orphan of a killed worker/node
+        remove_stale_temporaries(folder)
         per_pass.append(results)
         if result.failed and not final:
             log.error("%d shard(s) failed before a global step; fix and rerun to resume", len(result.failed))
             break
-    result.skipped = result.shards - len({k for r in per_pass for k in r}) - len({f["shard"] for f in result.failed})
+    processed = {k for r in per_pass for k in r} - {f["shard"] for f in result.failed}
+    result.processed = len(processed)  # shards, not shard-passes
+    result.skipped = result.shards - len(processed) - len({f["shard"] for f in result.failed})
     result.stats = _merged_stats(layout, shards, len(passes), global_stats, result, time.time() - started)
     write_json(f"{outdir}/stats.json", result.stats)
     return result
@@ -134,11 +138,24 @@ def _pass_done(layout: Layout, index: int, shard_id: str, final: bool) -> bool:
 
 
 def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -> dict[str, Any]:
+    """Run (or reuse) a global step over every shard this output folder has seen.
+
+    A grown input list (new shards in a scheduled job) reruns the step over the earlier shards,
+    in their earlier order, then the new ones: earlier shards keep their decisions (``first``
+    keeps the smallest number, so a new document never wins over a written one) and the new
+    shards are deduplicated against everything already written.
+    """
     marker = layout.global_marker(step.name)
+    before: list[str] = []
     if exists(marker):
-        return read_json(marker)
-    stats = step.run_global(f"{layout.outdir}/_work", ids, executor)
-    write_json(marker, stats)
+        stats = read_json(marker)
+        before = stats.pop("_shards", None) or []
+        if not before or set(ids) <= set(before):
+            return stats
+    seen = set(before)
+    ordered = before + [i for i in ids if i not in seen]
+    stats = step.run_global(f"{layout.outdir}/_work", ordered, executor)
+    write_json(marker, {**stats, "_shards": ordered})
     return stats
 
 

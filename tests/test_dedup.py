@@ -5,6 +5,7 @@ All documents are real pages (wcxb-dev main content) or controlled edits of them
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
@@ -372,3 +373,39 @@ def test_recipe_parameters_reach_the_step(tmp_path: Path) -> None:
     assert step.config.index_dir == str(tmp_path) and step.config.keep == "longest"
     assert step.collect_block().name == "minhash_dedup_signatures"
     assert step.apply_block().name == "minhash_dedup"
+
+
+@pytest.mark.parametrize("with_index", [False, True])
+def test_grown_input_list_dedups_new_shards_against_written_ones(
+    tmp_path: Path, pages: list[tuple[str, str]], with_index: bool
+) -> None:
+    """Scheduled job over one OUTDIR: a shard that arrives later is deduplicated against what is
+    already written, and never makes a written document a duplicate (it sorts first on purpose)."""
+    rng = random.Random(5)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    old = pages[:30]
+    _write(incoming / "b-old.parquet", old)
+    index = str(tmp_path / "index") if with_index else None
+    out = tmp_path / "out"
+    first = _run([str(incoming / "*.parquet")], out, MinHashDedup(MinHashConfig(partitions=2), index_dir=index))
+    assert first.ok and _kept_ids(out) == {p for p, _ in old}
+
+    # the new shard sorts before the old one: near-copies of 8 written pages, 10 new pages, one
+    # copy of a new page
+    new = [(f"{pid}-later", _near_copy(text, rng)) for pid, text in old[:8]]
+    new += pages[30:40] + [(f"{pages[35][0]}-copy", _near_copy(pages[35][1], rng))]
+    _write(incoming / "a-new.parquet", new)
+    second = _run([str(incoming / "*.parquet")], out, MinHashDedup(MinHashConfig(partitions=2), index_dir=index))
+    assert second.ok and (second.processed, second.skipped) == (1, 1)
+    kept = _kept_ids(out)
+    assert kept == {p for p, _ in old} | {p for p, _ in pages[30:40]}
+    blocks = {b["name"]: b for b in second.stats["blocks"]}
+    assert blocks["minhash_dedup"]["dropped"] == {"minhash_duplicate": 9}
+    if with_index:  # one entry for this output folder, covering both batches
+        manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+        assert [r["n_docs"] for r in manifest["runs"]] == [len(old) + len(new)]
+        assert len(os.listdir(tmp_path / "index" / "ids")) == 1
+
+    third = _run([str(incoming / "*.parquet")], out, MinHashDedup(MinHashConfig(partitions=2), index_dir=index))
+    assert (third.processed, third.skipped) == (0, 2) and _kept_ids(out) == kept

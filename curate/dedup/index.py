@@ -24,7 +24,7 @@ from curate.dedup.bands import band_table, partition_of
 from curate.dedup.config import MinHashConfig
 from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
 from curate.dedup.plan import IndexRun, Plan
-from curate.storage import atomic_open, exists, join, read_json, write_json
+from curate.storage import atomic_open, exists, filesystem, join, read_json, write_json
 
 
 def manifest_path(index_dir: str) -> str:
@@ -44,10 +44,18 @@ def read_manifest(index_dir: str) -> dict[str, Any] | None:
     return read_json(path) if exists(path) else None
 
 
-def index_snapshot(index_dir: str, config: MinHashConfig, own_run: str) -> tuple[tuple[IndexRun, ...], int]:
-    """Runs this run dedups against, numbered from 0; stops at ``own_run`` if it already committed.
+def is_own_run(name: str, workdir_run: str) -> bool:
+    """Entries of one workdir are named ``<workdir run>.<batch>`` (bare ``<workdir run>`` before batches)."""
+    return name == workdir_run or name.startswith(workdir_run + ".")
 
-    Stopping there makes a rerun of a committed run see exactly what it saw the first time.
+
+def index_snapshot(
+    index_dir: str, config: MinHashConfig, workdir_run: str
+) -> tuple[tuple[IndexRun, ...], int]:
+    """Runs this run dedups against, numbered from 0: every committed run of *other* workdirs.
+
+    This workdir's own entries are left out: its plans cover every shard it has seen, so a
+    resumed or grown run never finds its own documents in the index.
     """
     manifest = read_manifest(index_dir)
     if manifest is None:
@@ -59,8 +67,8 @@ def index_snapshot(index_dir: str, config: MinHashConfig, own_run: str) -> tuple
         )
     runs, offset = [], 0
     for r in manifest["runs"]:
-        if r["name"] == own_run:
-            break
+        if is_own_run(r["name"], workdir_run):
+            continue
         runs.append(IndexRun(r["name"], offset, int(r["n_docs"]), int(r["bits"])))
         offset += int(r["n_docs"])
     return tuple(runs), offset
@@ -135,11 +143,23 @@ def commit_run(plan: Plan) -> dict[str, Any]:
         ):
             for sid in plan.shard_ids:
                 w.write_table(read_parquet(plan.step.sig(sid), columns=["id"]))
+        workdir_run = plan.run_name.rsplit(".", 1)[0]
+        superseded = [r for r in manifest["runs"] if is_own_run(r["name"], workdir_run)]
+        manifest["runs"] = [r for r in manifest["runs"] if not is_own_run(r["name"], workdir_run)]
         manifest["runs"].append(
             {"name": plan.run_name, "n_docs": plan.n_total - plan.n_index, "bits": plan.bits}
         )
-        write_json(manifest_path(plan.index_dir), manifest)
+        write_json(manifest_path(plan.index_dir), manifest)  # the commit: one atomic rewrite
+        for r in superseded:  # this batch's entry covers their shards too; their files are garbage now
+            _remove_run_files(plan.index_dir, r["name"], int(r["bits"]))
     return commit(plan.layout.index_marker, {"run": plan.run_name, "index_runs_before": len(plan.index_runs)})
+
+
+def _remove_run_files(index_dir: str, run_name: str, bits: int) -> None:
+    for path in [ids_path(index_dir, run_name)] + [part_path(index_dir, p, run_name) for p in range(1 << bits)]:
+        fs, local = filesystem(path)
+        if fs.exists(local):
+            fs.rm(local)
 
 
 def index_ids(plan: Plan, docs: np.ndarray) -> pa.Array:

@@ -97,8 +97,11 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
         docs.append(int(info["n_docs"]))
         digests.append(info.get("digest"))
         short += int(info["n_short"])
-    run_name = _run_name(step)
-    runs, n_index = index_snapshot(index_dir, config, run_name) if index_dir else ((), 0)
+    workdir_run = _run_name(step)
+    # one index entry per batch of this workdir: a grown input list re-plans every shard it has seen,
+    # so its entry supersedes the earlier ones (see ``commit_run``), which it must not dedup against
+    run_name = f"{workdir_run}.{hashlib.sha1(json.dumps(shard_ids).encode()).hexdigest()[:8]}"
+    runs, n_index = index_snapshot(index_dir, config, workdir_run) if index_dir else ((), 0)
     records = (sum(docs) - short + n_index) * config.bands
     bits = _bits(config, records)
     offsets, at = [], n_index
