@@ -16,6 +16,22 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from .prescreen import Trigger
 
+
+class _PatternRecognizer(LocalRecognizer):
+    """Shared plumbing: one entity, one compiled ``PATTERN``, nothing to load."""
+
+    ENTITY = ""
+    PATTERN = ""
+    TRIGGER = Trigger()
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(supported_entities=[self.ENTITY], supported_language="en", name=name)
+        self._rx = re.compile(self.PATTERN)
+
+    def load(self) -> None:
+        pass
+
+
 # ---------------------------------------------------------------- e-mail
 
 
@@ -38,22 +54,16 @@ _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 
 
-class TrimmedEmailRecognizer(LocalRecognizer):
+class TrimmedEmailRecognizer(_PatternRecognizer):
     """ASCII e-mails whose domain ends early: ``show@no-priors.com.Sarah`` (no space after a
     sentence), ``bug-grep@gnu.orgâ`` (mojibake glued on). presidio's regex takes the glued word
     into the domain, then rejects the whole match; we cut trailing labels until the domain ends
     in a public suffix (tldextract's offline snapshot). Numeric domains (IPs, versions) never count.
     """
 
+    ENTITY = "EMAIL_ADDRESS"
     PATTERN = rf"(?<![{_ATEXT}.])[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@(?:{_LABEL}\.)+{_LABEL}"
     TRIGGER = Trigger(at=True)
-
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(supported_entities=["EMAIL_ADDRESS"], supported_language="en", name=name)
-        self._rx = re.compile(self.PATTERN)
-
-    def load(self) -> None:
-        pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:  # noqa: ANN001
         results = []
@@ -104,19 +114,11 @@ def _count_digits(s: str) -> int:
     return len(_DIGIT.findall(s))
 
 
-class _PhoneBase(LocalRecognizer):
-    """Shared plumbing: one compiled pattern, results scored like presidio's PhoneRecognizer."""
+class _PhoneBase(_PatternRecognizer):
+    """Phone recognizers, scored like presidio's PhoneRecognizer."""
 
+    ENTITY = "PHONE_NUMBER"
     SCORE = 0.4
-    PATTERN = ""
-    TRIGGER = Trigger()
-
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(supported_entities=["PHONE_NUMBER"], supported_language="en", name=name)
-        self._rx = re.compile(self.PATTERN)
-
-    def load(self) -> None:
-        pass
 
     def accept(self, text: str, start: int, end: int) -> bool:
         raise NotImplementedError
@@ -252,22 +254,16 @@ def _issuer_ok(digits: str) -> bool:
     return any(n in lengths and lo <= int(digits[:width]) <= hi for lo, hi, width, lengths in _CARD_RANGES)
 
 
-class ExtendedCreditCardRecognizer(LocalRecognizer):
+class ExtendedCreditCardRecognizer(_PatternRecognizer):
     """Card numbers of 12-19 digits from the issuer ranges above, Luhn-checked (score 1.0).
 
     presidio's CreditCardRecognizer only knows 4/5[0-5]/6/1/3 prefixes and at most 17 digits, so
     it misses Mastercard 2-series, Maestro and 19-digit Visa.
     """
 
+    ENTITY = "CREDIT_CARD"
     PATTERN = r"(?<![\w\-])\d{4}(?:[ \-]?\d){8,15}(?![\w\-])"
     TRIGGER = Trigger(min_digits=12)
-
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(supported_entities=["CREDIT_CARD"], supported_language="en", name=name)
-        self._rx = re.compile(self.PATTERN)
-
-    def load(self) -> None:
-        pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:  # noqa: ANN001
         results = []
