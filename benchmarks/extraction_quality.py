@@ -21,8 +21,11 @@ Pages reach our block as the WARC reader hands them over: raw bytes plus the HTT
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import functools
 import logging
+import os
+import platform
 import re
 import statistics
 import sys
@@ -212,10 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.pages).exists():
         print(f"pages not found: {args.pages}", file=sys.stderr)
         return 2
+    load_start = os.getloadavg()[0]
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     evals = [
         evaluate(name.strip(), args.limit, args.step, args.timeout or None, args.pages)
         for name in args.extractors.split(",")
     ]
+    print(
+        f"{started}; {platform.node()}, {os.cpu_count()} cores; per-page limit "
+        f"{args.timeout or 'none'} s; load avg (1 min) {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end\n"
+    )
     print(report(evals))
     return 0
 
