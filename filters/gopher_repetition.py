@@ -69,10 +69,12 @@ def repeated_ngram_chars(keys: np.ndarray, lengths: np.ndarray, n: int) -> int:
     already seen and jump past it. Only n-grams occurring twice or more can be "already seen", so
     the walk visits just those positions (n-grams seen once change nothing)."""
     ordered = np.sort(keys)
-    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+    repeats = ordered[1:][ordered[1:] == ordered[:-1]]  # sorted, so membership is a binary search
     if not len(repeats):
         return 0
-    positions = np.flatnonzero(_member(keys, np.unique(repeats)))
+    found = np.searchsorted(repeats, keys)
+    found[found == len(repeats)] = 0
+    positions = np.flatnonzero(repeats[found] == keys)
     seen: set[int] = set()
     repeated, next_free = 0, 0
     for pos, key in zip(positions.tolist(), keys[positions].tolist(), strict=True):

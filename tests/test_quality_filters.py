@@ -6,7 +6,9 @@ checked against it; the agreement on real web text is in test_quality_agreement.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,13 @@ from curate.filters.gopher_repetition import GopherRepetition, GopherRepetitionC
 from curate.text.en_tokenizer import special_cases
 from curate.text.sentences import count_sentences, split_sentences
 from curate.text.words import doc_simplified_words, doc_words, simplify_text, split_words
+
+
+def _need_oracle() -> None:
+    reason = "needs datatrove 0.10.1 and spaCy (its English word tokenizer): pip install -e '.[test]'"
+    pytest.importorskip("spacy", reason=reason)
+    pytest.importorskip("datatrove", reason=reason)
+
 
 PROSE = (
     "The committee met on Tuesday to review the budget and the plans for the new library. "
@@ -52,7 +61,7 @@ def test_split_words_matches_spacy_style():
 
 @pytest.mark.parametrize("text", EDGE_TEXTS)
 def test_edge_texts_against_datatrove(text):
-    pytest.importorskip("spacy")
+    _need_oracle()
     from datatrove.utils.text import simplify_text as dt_simplify
     from datatrove.utils.text import split_into_sentences
     from datatrove.utils.word_tokenizers import load_word_tokenizer
@@ -67,8 +76,37 @@ def test_edge_texts_against_datatrove(text):
             assert count_sentences(line.strip()) == len(split_into_sentences(line.strip()))
 
 
+def test_tokenizer_shortcuts_equal_spacy():
+    """The tokenizer's shortcuts for ASCII letters alone, digits alone, and letters + one mark
+    (``word,`` ``Dr.`` ``xA.`` ``cannot)``) against spaCy: 1- and 2-letter chunks (every case
+    pattern of the "." rules), unit and currency names (suffixes only after a digit), special
+    cases, each followed by every ASCII punctuation mark and typographic quote."""
+    _need_oracle()
+    import string
+
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+
+    from curate.text.en_tokenizer import EnglishTokenizer
+
+    letters = string.ascii_letters
+    cores = [*letters, *(a + b for a in "aAzZ" for b in letters), "km", "kmh", "mph", "US", "Rs", "http", "www",
+             "com", "cannot", "Cannot", "gonna", "dont", "Im", "ill", "Ill", "wont", "lovin", "xD", "XD", "Dr",
+             "Ph", "etc", "vs", "Jan", "Mr", "Mrs", "WORD", "wOrd"]  # fmt: skip
+    digits = ["0", "7", "10", "2024", "000123", "3141592653589793"]
+    marks = [""] + list(string.punctuation) + list("”’“‘…–—«»")
+    chunks = [core + mark for core in cores for mark in marks] + digits
+    tok = load_word_tokenizer("en")
+    for start in range(0, len(chunks), 2000):
+        text = " ".join(chunks[start : start + 2000])
+        assert split_words(text) == tok.word_tokenize(text)
+    ours = EnglishTokenizer()
+    for chunk in [*cores, *digits]:
+        if chunk not in ours.specials:
+            assert ours.chunk_tokens(chunk) == (chunk,)
+
+
 def test_special_cases_and_char_classes_equal_spacy():
-    spacy = pytest.importorskip("spacy")
+    spacy = pytest.importorskip("spacy", reason="spaCy not installed: the reference for the ported tokenizer")
     tokenizer = spacy.blank("en").tokenizer
     theirs = {k: tuple(t[65] for t in v) for k, v in tokenizer.rules.items()}  # 65 = ORTH
     assert special_cases() == theirs
@@ -221,7 +259,7 @@ def test_blocks_pickle_and_run():
 
 @pytest.mark.parametrize("text", EDGE_TEXTS + [PROSE, PROSE + "\n" + PROSE])
 def test_filters_match_datatrove_on_edge_texts(text):
-    pytest.importorskip("spacy")
+    _need_oracle()
     from datatrove.data import Document as DTDocument
     from datatrove.pipeline.filters import (
         C4QualityFilter,
@@ -252,3 +290,102 @@ def test_filters_match_datatrove_on_edge_texts(text):
         assert (ours.map(doc) if isinstance(ours, C4Quality) else ours.drop_reason(doc)) == reason
         if reason is None:
             assert doc.text == new_text
+
+
+def _tiny_blocklists(tmp_path) -> Path:
+    import io
+    import tarfile
+
+    tarball = tmp_path / "lists.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name, body in (("domains", b"bad.example\nevil.test\n"), ("urls", b"good.example/bad-page\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return tarball
+
+
+def _load_in_worker(args) -> int:
+    from curate.filters.url_filter import load_blocklists
+
+    domains, urls = load_blocklists(*args)
+    return len(domains) + len(urls)
+
+
+def test_url_cache_is_built_once_by_concurrent_workers(tmp_path, monkeypatch):
+    """Many workers on a fresh machine: one builds (under a lock, renamed into place), the rest wait."""
+    import multiprocessing
+    import time
+
+    from curate.filters import url_filter
+
+    if url_filter.fcntl is None or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs fcntl and fork")
+    tarball, builds = _tiny_blocklists(tmp_path), tmp_path / "builds"
+    real_build = url_filter._build_cache
+
+    def slow_counted_build(tar, folder):
+        with open(builds, "a") as f:
+            f.write("x")
+        time.sleep(0.5)  # a wide window for the workers to race
+        real_build(tar, folder)
+
+    monkeypatch.setattr(url_filter, "_build_cache", slow_counted_build)
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        sizes = pool.map(_load_in_worker, [(str(tmp_path / "cache"), tarball)] * 8)
+    assert sizes == [3] * 8
+    assert builds.read_text() == "x"
+    folder = url_filter.cache_folder(str(tmp_path / "cache"), tarball)
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name, folder.name + ".lock"]
+
+
+def test_url_cache_recovers_from_a_killed_build(tmp_path):
+    from curate.filters import url_filter
+
+    tarball = _tiny_blocklists(tmp_path)
+    folder = url_filter.cache_folder(str(tmp_path), tarball)
+    folder.mkdir(parents=True)  # an older version crashed midway: folder without its files
+    (folder.parent / f".{folder.name}.host-1-dead").mkdir()  # a killed builder's temporary folder
+    domains, urls = url_filter.load_blocklists(str(tmp_path), tarball)
+    assert len(domains) == 2 and urls == {"good.example/bad-page"}
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name, folder.name + ".lock"]
+
+
+def test_url_cache_unwritable_falls_back_to_a_private_copy(tmp_path, monkeypatch):
+    from curate.filters import url_filter
+
+    def unwritable(tarball, folder):
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(url_filter, "ensure_cache", unwritable)
+    domains, urls = url_filter.load_blocklists(str(tmp_path / "ro"), _tiny_blocklists(tmp_path))
+    assert len(domains) == 2 and urls == {"good.example/bad-page"}
+    assert not (tmp_path / "ro").exists()
+
+
+def test_url_filter_rules_without_the_integrated_lists():
+    from curate.filters.url_filter import URLFilter, URLFilterConfig
+
+    cfg = URLFilterConfig(use_integrated_lists=False, extra_domains=("bad-site.com", "shop.mixed.com"), extra_urls=("x.org/p",),
+                          banned_words=("porn",), soft_banned_words=("sex", "cam"), banned_subwords=("xxx",))  # fmt: skip
+    f = URLFilter(cfg)
+    f.ensure_setup()
+    cases = {
+        "https://bad-site.com/a": "domain",
+        "https://www.bad-site.com/a": "domain",
+        "https://shop.mixed.com/a": "subdomain",
+        "https://www.mixed.com/a": None,
+        "http://x.org/p": "url",  # list URLs have no scheme: matched with or without it
+        "https://ok.org/PORN-videos": "hard_blacklisted",  # URL words lowercased
+        "https://ok.org/sex-cam": "soft_blacklisted",
+        "https://ok.org/sex-only": None,
+        "https://ok.org/axxxb": "blacklisted_subword",
+        "https://ok.org/fine": None,
+    }
+    for url, reason in cases.items():
+        assert f.drop_reason(Document(id="0", url=url)) == reason, url
+    assert f.drop_reason(Document(id="0", text="no url")) is None
+    strict = URLFilter(dataclasses.replace(cfg, lowercase_url_words=False, match_url_without_scheme=False))
+    strict.ensure_setup()
+    assert strict.drop_reason(Document(id="0", url="https://ok.org/PORN-videos")) is None
+    assert strict.drop_reason(Document(id="0", url="http://x.org/p")) is None

@@ -14,9 +14,10 @@ from curate import ConfigError, builtin_recipes, load_recipe
 def test_builtin_recipes_follow_finewebs_order() -> None:
     assert {"fineweb", "fast"} <= set(builtin_recipes())
     names = load_recipe("fineweb").block_names
-    order = ["extract", "language", "gopher_repetition", "gopher_quality", "minhash_dedup", "c4_quality",
+    order = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "minhash_dedup", "c4_quality",
              "fineweb_quality", "pii", "tokenize"]  # fmt: skip
     assert [n for n in names if n in order] == order
+    assert names[0] == "url_filter" and load_recipe("fast").block_names[0] == "url_filter"  # before any parsing
     assert dict(load_recipe("fast").blocks)["extract"] == {"extractor": "resiliparse"}
 
 

@@ -224,12 +224,16 @@ def build_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
     )
 
 
+# ASCII marks that are a suffix on their own and end no longer suffix (tests check against spaCy).
+_MARK_SUFFIXES = frozenset(",:;!?)\"'")
+
+
 class EnglishTokenizer:
     """spaCy's English tokenizer algorithm (affixes, special cases, URL match, infixes) on ``re``."""
 
     def __init__(self, cache_size: int = 200_000) -> None:
         prefix, suffix, infix, url = build_patterns()
-        self._prefix: Callable = prefix.search
+        self._prefix: Callable = prefix.match  # every alternative starts with "^": match == search
         self._suffix: Callable = suffix.search
         self._infix: Callable = infix.finditer
         self._url: Callable = url.match
@@ -294,10 +298,14 @@ class EnglishTokenizer:
         if tokens is None:
             tokens = self.chunk_tokens(chunk)
             if len(self.cache) >= self.cache_size:
-                self.cache.clear()
-                self.cache.update(self.specials)
+                self.clear_cache()
             self.cache[chunk] = tokens
         return tokens
+
+    def clear_cache(self) -> None:
+        """Forget every cached chunk (the special cases stay: :meth:`words` relies on them)."""
+        self.cache.clear()
+        self.cache.update(self.specials)
 
     def chunk_tokens(self, chunk: str, with_specials: bool = True) -> tuple[str, ...]:
         """Tokens of one whitespace-free chunk: spaCy's ``_split_affixes``, ``_attach_tokens``, then
@@ -305,6 +313,24 @@ class EnglishTokenizer:
         specials = self.specials if with_specials else {}
         if chunk in specials:
             return specials[chunk]
+        if chunk.isascii():
+            # Shortcuts for the commonest shapes, with the result the affix loop below would give.
+            if chunk.isalpha() or chunk.isdigit():
+                # no prefix, suffix, infix or URL pattern matches ASCII letters alone or digits
+                # alone (each needs punctuation, a symbol, or a digit before a unit): one token
+                return (chunk,)
+            core, mark = chunk[:-1], chunk[-1]
+            if core.isalpha():
+                # letters + one mark: no prefix (the only ones starting with a letter, "US$" "C$"
+                # "A$", need a "$"); the only suffix ending in ``mark`` is ``mark`` itself; the
+                # letters left are a special case or one token. A final "." is a suffix only
+                # after a lowercase letter or two capitals (spaCy's "(?<=[a-z])\." rules).
+                split_dot = mark == "." and (core[-1].islower() or (len(core) > 1 and core[-2:].isupper()))
+                if mark in _MARK_SUFFIXES or split_dot:
+                    tokens = specials.get(core, (core,)) + (mark,)
+                    return self._merge_specials(tokens) if with_specials else tokens
+                if mark == ".":
+                    return (chunk,)  # "xA.", "A.": no rule splits it
         prefixes: list[str] = []
         suffixes: list[str] = []
         s = chunk
