@@ -7,7 +7,12 @@ sets, all pairs (sparse product). The full dedup runs (signatures, bands, pairs,
 ``first``) and is scored at pair level (candidate = shares a band) and document level (removed vs
 "has an earlier document with Jaccard >= 0.8"); see :mod:`curate.dedup.evaluate` for definitions.
 
-Configs: FineWeb's 14x8, and the banding datasketch's optimiser picks for threshold 0.8 (9x12).
+Configs (``--configs``, comma-separated): ``BxR`` bands x rows, ``tJ`` the banding datasketch's
+optimiser picks for Jaccard J, and either with ``@V`` for candidate verification at estimated
+Jaccard >= V (``verify_threshold``). Default: FineWeb's 14x8; 9x12 (= t0.8); 14x8 verified at
+0.7, 0.75, 0.78, 0.8; 20x5 verified at 0.78 and 0.8. Ground truth is computed once for all.
+
+Run: ``flock /tmp/curate-bench.lock python benchmarks/bench_dedup_quality.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -22,10 +27,28 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from curate.dedup import MinHashConfig
-from curate.dedup.evaluate import evaluate_dedup, near_duplicate_corpus
+from curate.dedup.evaluate import (
+    corpus_truth,
+    evaluate_dedup,
+    near_duplicate_corpus,
+    verification_what_if,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT.parent / "shared" / "data" / "pages" / "wcxb-dev.parquet"
+
+
+DEFAULT_CONFIGS = "14x8,t0.8,14x8@0.7,14x8@0.75,14x8@0.78,14x8@0.8,20x5@0.78,20x5@0.8"
+
+
+def parse_config(spec: str) -> MinHashConfig:
+    """``14x8``, ``t0.8`` (datasketch's banding for 0.8), either with ``@0.75`` (verify threshold)."""
+    banding, _, verify = spec.partition("@")
+    extra = {"verify_threshold": float(verify)} if verify else {}
+    if banding.startswith("t"):
+        return MinHashConfig(threshold=float(banding[1:]), **extra)
+    bands, rows = banding.split("x")
+    return MinHashConfig(bands=int(bands), rows=int(rows), **extra)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rate", type=float, default=0.3, help="largest fraction of words edited")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the numbers here")
+    p.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"default {DEFAULT_CONFIGS}")
+    p.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also: pair scores of 14x8 verified with 112/256/512/1024 hashes and with exact Jaccard "
+        "(in memory, not pipeline options)",
+    )
     args = p.parse_args(argv)
     if not PAGES.exists():
         sys.exit(f"real pages not found at {PAGES} (../shared/data beside the repository)")
@@ -42,17 +72,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         texts = texts[:300]
     corpus = near_duplicate_corpus(texts, args.variants, args.max_rate, seed=args.seed)
+    t0 = time.perf_counter()
+    truth = corpus_truth(corpus)
+    print(f"{len(corpus)} documents; exact Jaccard of all pairs in {time.perf_counter() - t0:.1f} s\n")
     results = []
-    for config in (MinHashConfig(), MinHashConfig.for_threshold(0.8)):
+    for spec in args.configs.split(","):
+        config = parse_config(spec.strip())
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="curate-dedup-quality-") as tmp:
-            report = evaluate_dedup(corpus, config, tmp)
+            report = evaluate_dedup(corpus, config, tmp, truth_pairs=truth)
         print("\n".join(report.lines()))
-        print(f"  ({time.perf_counter() - t0:.1f} s)\n")
+        stage_s = report.stats["seconds"]
+        print(
+            f"  global stages {sum(stage_s.values()):.2f} s ("
+            + ", ".join(f"{k} {v:.2f}" for k, v in stage_s.items())
+            + f"); evaluation total {time.perf_counter() - t0:.1f} s\n"
+        )
         results.append(
             {
+                "config": spec.strip(),
                 "bands": config.bands,
                 "rows": config.rows,
+                "verify_threshold": config.verify_threshold,
+                "candidates": vars(report.candidates),
+                "candidates_precision": report.candidates.precision,
+                "candidates_recall": report.candidates.recall,
+                "stage_seconds": stage_s,
+                "verify_checked": report.stats.get("verify_checked"),
+                "verified_edges": report.stats.get("verified_edges"),
                 "docs": report.docs,
                 "pairs": vars(report.pairs),
                 "pairs_precision": report.pairs.precision,
@@ -67,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
                 "bins": report.bins,
             }
         )
+    if args.what_if:
+        t0 = time.perf_counter()
+        rows = verification_what_if(corpus, truth, [112, 256, 512, 1024], [0.78, 0.8, 0.82])
+        print("what if (pairs, 14x8 candidates; verification estimate from h hashes, or exact Jaccard):")
+        for h, t, sc in rows:
+            print(f"  h={h!s:5} verify >= {t}: {sc}")
+            results.append({"what_if_hashes": h, "verify_threshold": t, "pairs": vars(sc)})
+        print(f"  ({time.perf_counter() - t0:.1f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

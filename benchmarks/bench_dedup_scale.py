@@ -9,7 +9,8 @@ Three parts, one run (``--quick`` for a few minutes, default ~30-40 min on 2 cor
    with the agreement of the removed sets;
 3. scale: synthetic signatures, 1M and 10M documents (``--quick``: 100k and 1M), banding + pairs +
    clustering on 2 worker processes, each size in a fresh process so its peak RSS is its own; at
-   1M (``--quick``: 100k) also datatrove's Buckets + Cluster on the same signatures.
+   1M (``--quick``: 100k) also datatrove's Buckets + Cluster on the same signatures; with
+   ``--verify 0.8`` ours also runs with candidate verification on the same signatures (its cost).
 
 Synthetic signatures: values are drawn from the pool of real signature values of the wcxb pages
 (so magnitudes are those of real minima); 20% of documents are near-copies of an earlier
@@ -388,18 +389,28 @@ def child_generate(workdir: Path, n_docs: int, pool_path: Path) -> dict[str, Any
     return {"shards": shard_ids, "generate_seconds": round(time.perf_counter() - t0, 1)}
 
 
-def child_ours(workdir: Path, shard_ids: list[str], workers: int) -> dict[str, Any]:
+def child_ours(
+    workdir: Path, shard_ids: list[str], workers: int, verify_threshold: float | None = None
+) -> dict[str, Any]:
     from curate.dedup import MinHashConfig
     from curate.dedup.step import run_global_stages
     from curate.executors.local import LocalExecutor
 
+    config = MinHashConfig(verify_threshold=verify_threshold)
     with MemorySampler() as mem:
         t0 = time.perf_counter()
-        stats = run_global_stages(
-            str(workdir / "minhash_dedup"), shard_ids, LocalExecutor(workers), MinHashConfig()
-        )
+        stats = run_global_stages(str(workdir / "minhash_dedup"), shard_ids, LocalExecutor(workers), config)
         wall = time.perf_counter() - t0
     plan = workdir / "minhash_dedup" / "plans" / stats["plan"]
+    verify: dict[str, Any] = {}
+    if verify_threshold is not None:
+        verify = {
+            "verify_threshold": verify_threshold,
+            "verify_checked": stats["verify_checked"],
+            "verified_edges": stats["verified_edges"],
+            "rejected_edges": stats["rejected_edges"],
+            "verify_disk_mb": {"candidates": _du_mb(plan / "candidates"), "verify": _du_mb(plan / "verify")},
+        }
     return {
         "wall_seconds": round(wall, 1),
         "stage_seconds": stats["seconds"],
@@ -414,6 +425,7 @@ def child_ours(workdir: Path, shard_ids: list[str], workers: int) -> dict[str, A
             "edges": _du_mb(plan / "edges"),
             "removals": _du_mb(plan / "removals"),
         },
+        **verify,
         **mem.result(),
     }
 
@@ -494,7 +506,12 @@ def _child(kind: str, **kw: Any) -> dict[str, Any]:
 
 
 def bench_scale(
-    sizes: list[int], workdir: Path, pool_path: Path, workers: int, datatrove_max: int
+    sizes: list[int],
+    workdir: Path,
+    pool_path: Path,
+    workers: int,
+    datatrove_max: int,
+    verify: list[float] | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
@@ -505,6 +522,15 @@ def bench_scale(
         ours = _child("ours", workdir=str(wd), shard_ids=gen["shards"], workers=workers)
         print(f"  {n:,} docs: ours {ours['wall_seconds']} s, {ours['total_pss_mb']} MB", file=sys.stderr)
         row: dict[str, Any] = {"docs": n, "ours": ours}
+        for t in verify or []:  # same signatures, verification on: a plan of its own, stages rerun
+            ver = _child(
+                "ours", workdir=str(wd), shard_ids=gen["shards"], workers=workers, verify_threshold=t
+            )
+            row.setdefault("ours_verified", []).append(ver)
+            print(
+                f"  {n:,} docs: ours + verify >= {t}: {ver['wall_seconds']} s, {ver['total_pss_mb']} MB",
+                file=sys.stderr,
+            )
         if n <= datatrove_max:
             _child("datatrove_convert", workdir=str(wd), shard_ids=gen["shards"])
             row["datatrove"] = _child("datatrove", workdir=str(wd), workers=workers)
@@ -541,6 +567,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--datatrove-max", type=int, help="largest scale size datatrove also runs (default 1M; --quick 100k)"
     )
+    p.add_argument(
+        "--verify",
+        default="",
+        help="comma-separated verify thresholds: the scale part also runs ours with each (cost of verification)",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-args", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -550,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.child == "generate":
             out = child_generate(wd, kw["n_docs"], Path(kw["pool"]))
         elif args.child == "ours":
-            out = child_ours(wd, kw["shard_ids"], kw["workers"])
+            out = child_ours(wd, kw["shard_ids"], kw["workers"], kw.get("verify_threshold"))
         elif args.child == "datatrove_convert":
             out = child_datatrove_convert(wd, kw["shard_ids"])
         else:
@@ -584,7 +615,10 @@ def main(argv: list[str] | None = None) -> int:
         dt_max = (
             args.datatrove_max if args.datatrove_max is not None else (100_000 if args.quick else 1_000_000)
         )
-        results["scale"] = bench_scale(sizes, workdir, pool, args.workers, datatrove_max=dt_max)
+        verify = [float(t) for t in args.verify.split(",") if t]
+        results["scale"] = bench_scale(
+            sizes, workdir, pool, args.workers, datatrove_max=dt_max, verify=verify
+        )
         print(json.dumps(results["scale"], indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

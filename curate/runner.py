@@ -121,6 +121,8 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
             bar.close()
         # every task of the pass has returned: a temporary left now is an orphan of a killed worker/node
         remove_stale_temporaries(folder)
+        if not final:  # this pass also wrote what the next global step collects (e.g. signatures)
+            remove_stale_temporaries(f"{layout.outdir}/_work", recursive=True)
         per_pass.append(results)
         if result.failed and not final:
             log.error("%d shard(s) failed before a global step; fix and rerun to resume", len(result.failed))
@@ -155,6 +157,7 @@ def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -
     seen = set(before)
     ordered = before + [i for i in ids if i not in seen]
     stats = step.run_global(f"{layout.outdir}/_work", ordered, executor)
+    remove_stale_temporaries(f"{layout.outdir}/_work", recursive=True)  # orphans of killed stage tasks
     write_json(marker, {**stats, "_shards": ordered})
     return stats
 

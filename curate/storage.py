@@ -75,12 +75,16 @@ def exists(path: str) -> bool:
     return fs.exists(p)
 
 
-def remove_stale_temporaries(folder: str) -> int:
-    """Delete ``*.tmp-*`` files a killed writer left behind; returns how many."""
+def remove_stale_temporaries(folder: str, recursive: bool = False) -> int:
+    """Delete ``*.tmp-*`` files a killed writer left behind; returns how many.
+
+    Call it only when no task can still be writing under ``folder``.
+    """
     fs, p = filesystem(folder)
     if not fs.exists(p):
         return 0
-    stale = [f for f in fs.ls(p, detail=False) if ".tmp-" in posixpath.basename(f)]
+    names = fs.find(p) if recursive else fs.ls(p, detail=False)
+    stale = [f for f in names if ".tmp-" in posixpath.basename(f)]
     for f in stale:
         fs.rm(f)
     return len(stale)

@@ -1,4 +1,5 @@
-"""MinHash near-dedup: signatures, union-find, keep rules, resumability, CLI, persistent index.
+"""MinHash near-dedup: signatures, union-find, keep rules, resumability, CLI, persistent index,
+optional candidate verification.
 
 All documents are real pages (wcxb-dev main content) or controlled edits of them.
 """
@@ -409,3 +410,196 @@ def test_grown_input_list_dedups_new_shards_against_written_ones(
 
     third = _run([str(incoming / "*.parquet")], out, MinHashDedup(MinHashConfig(partitions=2), index_dir=index))
     assert (third.processed, third.skipped) == (0, 2) and _kept_ids(out) == kept
+
+
+# --- optional candidate verification (verify_threshold) ---------------------------------------
+
+
+def test_verification_is_off_by_default_and_validated(tmp_path: Path) -> None:
+    from curate.registry import ConfigError, build_block
+
+    assert MinHashConfig().verify_threshold is None
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="verify_threshold"):
+            MinHashConfig(verify_threshold=bad)
+    step = build_block("minhash_dedup", {"verify_threshold": 0.8, "bands": 20, "rows": 5})
+    assert isinstance(step, MinHashDedup) and step.config.verify_threshold == 0.8
+    with pytest.raises(ConfigError, match="verify_threshold"):
+        build_block("minhash_dedup", {"verify_threshold": 2})
+
+
+def test_verify_min_equal_is_the_float_definition() -> None:
+    from curate.dedup.config import verify_min_equal
+
+    for n in (112, 117, 100):
+        for t in np.linspace(0.01, 1.0, 397):
+            need = verify_min_equal(float(t), n)
+            assert need / n >= t and (need == 0 or (need - 1) / n < t)
+
+
+def test_verified_probability_matches_simulation() -> None:
+    """Independent equal values with probability s: candidate and >= ceil(t*112) equal, by Monte Carlo."""
+    rng = np.random.default_rng(0)
+    for t in (0.7, 0.8):
+        cfg = MinHashConfig(verify_threshold=t)
+        for s in (0.7, 0.75, 0.8, 0.85):
+            equal = rng.random((40_000, 112)) < s
+            candidate = equal.reshape(-1, 14, 8).all(axis=2).any(axis=1)
+            simulated = (candidate & (equal.mean(axis=1) >= t)).mean()
+            assert abs(simulated - cfg.verified_probability(s)) < 0.012, (t, s)
+    assert MinHashConfig(verify_threshold=1e-6).verified_probability(0.7) == pytest.approx(
+        MinHashConfig().candidate_probability(0.7)
+    )
+
+
+def test_anchor_edges_generalise_star_edges() -> None:
+    from curate.dedup.pairs import anchor_edges, star_edges
+
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 300, 5_000).astype(np.uint64)
+    docs = rng.permutation(5_000).astype(np.int64)
+    for lo in (0, 2_000):
+        s, a = star_edges(keys, docs, lo), anchor_edges(keys, docs, 1, lo)
+        assert np.array_equal(s[0], a[0]) and np.array_equal(s[1], a[1])
+    # one run [3, 5, 8, 9]: two anchors link 3 and 5 to every later document
+    u, v = anchor_edges(np.full(4, 7, np.uint64), np.array([9, 3, 8, 5]), 2)
+    assert list(zip(u.tolist(), v.tolist(), strict=True)) == [(3, 5), (3, 8), (3, 9), (5, 8), (5, 9)]
+
+
+def _verify_inputs(tmp: Path, pages: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Three shards: 60 real pages, light copies (Jaccard ~0.95) and heavy ones (~0.5-0.8)."""
+    rng = random.Random(7)
+    rows = list(pages[:60])
+    for pid, text in pages[:30]:
+        rows.append((f"{pid}-light", _near_copy(text, rng)))
+        words = text.split()
+        heavy = edit_words(words, "replace_span", rng.uniform(0.08, 0.16), rng, pages[-1][1].split())
+        rows.append((f"{pid}-heavy", " ".join(heavy)))
+    rng.shuffle(rows)
+    paths = []
+    for k in range(3):
+        path = tmp / f"in{k}.parquet"
+        _write(path, rows[k::3])
+        paths.append(str(path))
+    return paths, [r for k in range(3) for r in rows[k::3]]
+
+
+def _brute_force_removed(rows: list[tuple[str, str]], config: MinHashConfig) -> tuple[set[str], set]:
+    """Removed ids and verified edges, from in-memory signatures: every band, anchors, estimate, scipy."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_cc
+
+    from curate.dedup.config import verify_min_equal
+    from curate.dedup.pairs import VERIFY_ANCHORS, anchor_edges
+
+    a, b = permutations(config.seed, config.num_hashes)
+    words = [doc_simplified_words(Document(id=i, text=t)) for i, t in rows]
+    sig = minhash_batch([shingle_hashes(w, config.n_grams) for w in words], a, b)
+    keys = band_keys(sig, config.bands, config.rows)
+    docs = np.repeat(np.arange(len(rows)), config.bands)
+    u, v = anchor_edges(keys.ravel(), docs, VERIFY_ANCHORS)
+    if config.verify_threshold is not None:
+        keep = (sig[u] == sig[v]).sum(axis=1) >= verify_min_equal(config.verify_threshold, config.num_hashes)
+        u, v = u[keep], v[keep]
+    n = len(rows)
+    _, labels = scipy_cc(coo_matrix((np.ones(u.size), (u, v)), shape=(n, n)), directed=False)
+    first: dict[int, int] = {}
+    removed = set()
+    for node, lab in enumerate(labels.tolist()):
+        if lab in first:
+            removed.add(rows[node][0])
+        first.setdefault(lab, node)
+    return removed, set(zip(u.tolist(), v.tolist(), strict=True))
+
+
+def _plan_dir(out: Path) -> Path:
+    (plan,) = (out / "_work" / "minhash_dedup" / "plans").iterdir()
+    return plan
+
+
+@pytest.mark.parametrize("partitions", [1, 4])
+def test_verification_keeps_exactly_the_pairs_whose_signatures_agree(
+    tmp_path: Path, pages: list[tuple[str, str]], partitions: int
+) -> None:
+    paths, rows = _verify_inputs(tmp_path, pages)
+    config = MinHashConfig(verify_threshold=0.8)
+    out = tmp_path / "verified"
+    argv = ["--partitions", str(partitions), "--workers", "2"]
+    assert dedup_cli.main([*paths, "-o", str(out), "--verify-threshold", "0.8", *argv]) == 0
+    expected_removed, expected_edges = _brute_force_removed(rows, config)
+    edges = pa.concat_tables([pq.read_table(p) for p in _plan_dir(out).glob("verify/edges/*.parquet")])
+    got = set(zip(edges.column("u").to_pylist(), edges.column("v").to_pylist(), strict=True))
+    assert got == expected_edges and edges.num_rows == len(got), "verified edges differ from brute force"
+    assert set(_removed(out)) == expected_removed
+    stats = dedup_cli.load_stats(str(out))
+    assert stats["verified_edges"] == len(got) and stats["rejected_edges"] > 0
+    assert stats["verify_checked"] == stats["verified_edges"] + stats["rejected_edges"]
+    assert stats["config"]["verify_threshold"] == 0.8 and stats["unverified_edges"] == 0
+    for pid, _ in pages[:30]:  # near copies at Jaccard ~0.95 pass verification: one of the two goes
+        assert {pid, f"{pid}-light"} & expected_removed
+
+    # without verification: a superset is removed (the verified graph's components refine its own)
+    assert dedup_cli.main([*paths, "-o", str(tmp_path / "plain"), *argv]) == 0
+    assert expected_removed < set(_removed(tmp_path / "plain"))
+    assert not list(_plan_dir(tmp_path / "plain").glob("verify")), "verification must be off by default"
+
+
+@pytest.mark.parametrize("fault", ["verify_fetch:1", "verify:2"])
+def test_verification_resumes_after_a_failed_task(
+    tmp_path: Path, pages: list[tuple[str, str]], fault: str
+) -> None:
+    paths, _ = _verify_inputs(tmp_path, pages)
+    config = MinHashConfig(partitions=2, verify_threshold=0.8)
+    out = tmp_path / "out"
+    stage = fault.split(":")[0]
+    with pytest.raises(RuntimeError, match=f"stage '{stage}'"):
+        _run(paths, out, MinHashDedup(config, fault=fault))
+    plan = _plan_dir(out)
+    kept_files = sorted(plan.glob("bands/*/*.parquet")) + sorted(plan.glob("candidates/*/*.parquet"))
+    before = {f: f.stat().st_mtime_ns for f in kept_files}
+    result = _run(paths, out, MinHashDedup(config))
+    assert result.ok and {f: f.stat().st_mtime_ns for f in kept_files} == before
+    skipped = result.stats["global_steps"]["minhash_dedup"]["tasks_skipped"]
+    assert skipped["bands"] == 3 and skipped["pairs"] == 2
+    assert skipped["verify_fetch"] == (2 if stage == "verify_fetch" else 3)
+    assert skipped["verify"] == (0 if stage == "verify_fetch" else 2)
+    clean = tmp_path / "clean"
+    assert _run(paths, clean, MinHashDedup(config)).ok
+    assert _kept_ids(out) == _kept_ids(clean)
+
+
+@pytest.mark.parametrize("first_verified", [True, False])
+def test_verification_against_the_index(
+    tmp_path: Path, pages: list[tuple[str, str]], first_verified: bool
+) -> None:
+    """Index runs written with verification keep their signatures, so later runs verify edges to
+    them; against an index written without, such edges are kept as LSH found them, and counted."""
+    rng = random.Random(13)
+    first = pages[:40]
+    _write(tmp_path / "first.parquet", first)
+    index = str(tmp_path / "index")
+    verify = ["--verify-threshold", "0.8"]
+    argv = [str(tmp_path / "first.parquet"), "-o", str(tmp_path / "o1"), "--index-dir", index]
+    assert dedup_cli.main(argv + (verify if first_verified else [])) == 0
+    assert (tmp_path / "index" / "sigs").exists() == first_verified
+    second = [(f"{pid}-again", _near_copy(text, rng)) for pid, text in first[:10]]
+    donor = pages[-1][1].split()
+    second += [
+        (f"{pid}-heavy", " ".join(edit_words(text.split(), "replace_span", 0.15, rng, donor)))
+        for pid, text in first[10:20]
+    ]
+    second += pages[40:50]
+    _write(tmp_path / "second.parquet", second)
+    argv = [str(tmp_path / "second.parquet"), "-o", str(tmp_path / "o2"), "--index-dir", index, *verify]
+    assert dedup_cli.main(argv) == 0
+    removed = _removed(tmp_path / "o2")
+    assert {f"{pid}-again": pid for pid, _ in first[:10]}.items() <= removed.items()
+    stats = dedup_cli.load_stats(str(tmp_path / "o2"))
+    assert stats["index_docs"] == 40
+    if first_verified:
+        assert stats["unverified_edges"] == 0 and stats["rejected_edges"] > 0
+        _, edges = _brute_force_removed(first + second, MinHashConfig(verify_threshold=0.8))
+        got = pa.concat_tables([pq.read_table(p) for p in _plan_dir(tmp_path / "o2").glob("verify/edges/*.parquet")])
+        assert set(zip(got.column("u").to_pylist(), got.column("v").to_pylist(), strict=True)) == edges
+    else:
+        assert stats["unverified_edges"] > 0

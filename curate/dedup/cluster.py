@@ -51,18 +51,32 @@ class NodeEdges:
         return out
 
 
-def _edge_table(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
-    t = read_parquet(plan.layout.edges(part))
+def edge_files(plan: Plan) -> list[tuple[str, int]]:
+    """``(path, edges)`` of every committed edge file: per partition, or per shard when verified."""
+    if plan.verify:
+        return [
+            (plan.layout.verified(s), int(marker(plan.layout.verified_marker(s))["edges"]))
+            for s in range(len(plan.shard_ids))
+        ]
+    return [
+        (plan.layout.edges(p), int(marker(plan.layout.edges_marker(p))["edges"]))
+        for p in range(plan.partitions)
+    ]
+
+
+def _edge_table(path: str) -> tuple[np.ndarray, np.ndarray]:
+    t = read_parquet(path)
     return t.column("u").to_numpy(), t.column("v").to_numpy()
 
 
 def load_edges(plan: Plan, scratch: str) -> NodeEdges:
-    """Read every partition's edges once (twice with an index) into node-numbered memmaps."""
-    n_edges = sum(int(marker(plan.layout.edges_marker(p))["edges"]) for p in range(plan.partitions))
+    """Read every edge file once (twice with an index) into node-numbered memmaps."""
+    files = edge_files(plan)
+    n_edges = sum(n for _, n in files)
     k_parts: list[np.ndarray] = []
     if plan.n_index:
-        for p in range(plan.partitions):
-            u, _ = _edge_table(plan, p)
+        for path, _ in files:
+            u, _ = _edge_table(path)
             k_parts.append(np.unique(u[u < plan.n_index]))
     index_nodes = np.unique(np.concatenate(k_parts)) if k_parts else np.empty(0, np.int64)
     k = index_nodes.size
@@ -74,8 +88,8 @@ def load_edges(plan: Plan, scratch: str) -> NodeEdges:
     u_all = np.lib.format.open_memmap(os.path.join(scratch, "u.npy"), "w+", dtype, (n_edges,))
     v_all = np.lib.format.open_memmap(os.path.join(scratch, "v.npy"), "w+", dtype, (n_edges,))
     at = 0
-    for p in range(plan.partitions):
-        u, v = _edge_table(plan, p)
+    for path, _ in files:
+        u, v = _edge_table(path)
         nu = u - plan.n_index + k
         if k:
             is_index = u < plan.n_index

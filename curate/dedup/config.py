@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+import numpy as np
+
 KeepPolicy = Literal["first", "longest"]
+
+
+def verify_min_equal(threshold: float, num_hashes: int) -> int:
+    """Fewest equal values out of ``num_hashes`` whose fraction is >= ``threshold`` (float-exact)."""
+    need = math.ceil(threshold * num_hashes)
+    while need > 0 and (need - 1) / num_hashes >= threshold:
+        need -= 1
+    while need / num_hashes < threshold:
+        need += 1
+    return need
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,12 @@ class MinHashConfig:
     enough to keep each under ``records_per_partition`` keys, so memory stays bounded as input
     grows. ``index_dir`` (optional) is the persistent index of earlier runs; it lives here so that
     recipes can set it like any other parameter.
+
+    ``verify_threshold`` (optional, off by default as in FineWeb) adds a verification stage: a
+    candidate pair (two documents sharing a band) is linked only if the fraction of equal values
+    among their full signatures (an unbiased estimate of their Jaccard) is >= this threshold.
+    It trims the S-curve's low tail (pairs at Jaccard 0.5-0.8 that share a band by chance) at the
+    cost of the estimate's own noise (standard deviation ~0.04 at Jaccard 0.8 with 112 hashes).
     """
 
     n_grams: int = 5
@@ -34,6 +53,7 @@ class MinHashConfig:
     partitions: int | None = None
     records_per_partition: int = 4_000_000
     index_dir: str | None = None
+    verify_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.threshold is not None:
@@ -48,6 +68,8 @@ class MinHashConfig:
             raise ValueError("n_grams, bands and rows must be >= 1")
         if self.keep not in ("first", "longest"):
             raise ValueError(f"keep must be 'first' or 'longest', not {self.keep!r}")
+        if self.verify_threshold is not None and not 0.0 < self.verify_threshold <= 1.0:
+            raise ValueError(f"verify_threshold must be in (0, 1], not {self.verify_threshold}")
         if self.partitions is not None and (self.partitions < 1 or self.partitions & (self.partitions - 1)):
             raise ValueError(f"partitions must be a power of two, not {self.partitions}")
 
@@ -68,6 +90,36 @@ class MinHashConfig:
     def candidate_probability(self, jaccard: float) -> float:
         """Probability that two documents of this Jaccard similarity share at least one band."""
         return 1.0 - (1.0 - jaccard**self.rows) ** self.bands
+
+    def verified_probability(self, jaccard: float) -> float:
+        """Probability that a pair of this Jaccard is a candidate *and* passes ``verify_threshold``.
+
+        Idealised MinHash: each of the ``bands * rows`` values agrees independently with
+        probability ``jaccard``. Candidate = some band agrees on all its rows; verified = at least
+        ``verify_min_equal(verify_threshold, hashes)`` values agree. Without verification: the S-curve.
+        """
+        return float(self.verified_probabilities(np.array([jaccard], dtype=np.float64))[0])
+
+    def verified_probabilities(self, jaccard: np.ndarray) -> np.ndarray:
+        """:meth:`verified_probability` of many similarities at once."""
+        s = np.asarray(jaccard, dtype=np.float64)
+        candidate = 1.0 - (1.0 - s**self.rows) ** self.bands
+        if self.verify_threshold is None:
+            return candidate
+        n, r = self.num_hashes, self.rows
+        need = verify_min_equal(self.verify_threshold, n)
+        k = np.arange(n + 1)
+        binom = np.array([math.comb(n, i) for i in k], dtype=np.float64)
+        equal_at_least = (binom * s[:, None] ** k * (1 - s[:, None]) ** (n - k))[:, need:].sum(axis=1)
+        # P(c values equal and no band complete): one band with 0..rows-1 equal values, convolved
+        band = np.stack([math.comb(r, i) * s**i * (1 - s) ** (r - i) for i in range(r)], axis=1)
+        none_full = np.ones((s.size, 1))
+        for _ in range(self.bands):
+            nxt = np.zeros((s.size, none_full.shape[1] + r - 1))
+            for i in range(r):
+                nxt[:, i : i + none_full.shape[1]] += none_full * band[:, i : i + 1]
+            none_full = nxt
+        return np.clip(equal_at_least - none_full[:, need:].sum(axis=1), 0.0, 1.0)
 
     def signature_fingerprint(self) -> str:
         """Identifies what makes signatures (and band keys) comparable across runs and indexes."""

@@ -6,8 +6,10 @@ for all pairs at once as a sparse product; nothing is sampled or estimated.
 
 Two levels are scored against "near-duplicate = Jaccard >= threshold":
 
-* pairs: a pair is *predicted* when its documents share at least one LSH band (a candidate);
-  this isolates MinHash+LSH from everything else and follows the S-curve exactly;
+* pairs: a pair is *predicted* when its documents share at least one LSH band (a candidate)
+  and, with ``verify_threshold``, their signatures agree on at least that fraction of values;
+  this isolates MinHash+LSH(+verification) from clustering and follows
+  :meth:`MinHashConfig.verified_probability` (the S-curve without verification);
 * documents: a document *should be removed* when some earlier document (global order) is a
   near-duplicate of it; it *is removed* when the full dedup (clusters, keep ``first``) drops it.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curate.dedup.bands import band_keys
-from curate.dedup.config import MinHashConfig
+from curate.dedup.config import MinHashConfig, verify_min_equal
 from curate.dedup.signatures import shingle_hashes
 from curate.document import Document
 from curate.text.words import doc_simplified_words
@@ -117,6 +119,13 @@ def exact_jaccard_pairs(
     return inter.row[keep].astype(np.int64), inter.col[keep].astype(np.int64), jac[keep]
 
 
+def corpus_truth(
+    corpus: list[Variant], n_grams: int = 5, margin_low: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact Jaccard of every pair of the corpus at >= min(margin_low, 0.3): ``(i, j, jaccard)``."""
+    return exact_jaccard_pairs(shingle_sets([v.text for v in corpus], n_grams), min(margin_low, 0.3))
+
+
 def candidate_pairs(sigs: np.ndarray, short: np.ndarray, config: MinHashConfig) -> set[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i < j``, sharing at least one band key (documents too short excluded)."""
     docs = np.flatnonzero(~short)
@@ -131,6 +140,18 @@ def candidate_pairs(sigs: np.ndarray, short: np.ndarray, config: MinHashConfig) 
                 g = np.sort(group)
                 pairs.update((int(a), int(b)) for ai, a in enumerate(g) for b in g[ai + 1 :])
     return pairs
+
+
+def verified_pairs(
+    candidates: set[tuple[int, int]], sigs: np.ndarray, config: MinHashConfig
+) -> set[tuple[int, int]]:
+    """The candidates whose signatures agree on >= ``verify_threshold`` of their values (all without it)."""
+    if config.verify_threshold is None or not candidates:
+        return candidates
+    pairs = np.array(sorted(candidates), dtype=np.int64)
+    equal = np.count_nonzero(sigs[pairs[:, 0]] == sigs[pairs[:, 1]], axis=1)
+    keep = equal >= verify_min_equal(config.verify_threshold, sigs.shape[1])
+    return set(map(tuple, pairs[keep].tolist()))
 
 
 @dataclass
@@ -185,8 +206,8 @@ def detection_by_bin(
 
 
 def expected_detection(jac: np.ndarray, config: MinHashConfig) -> float:
-    """Mean S-curve probability over these pairs: what an unbiased implementation should find."""
-    return float(np.mean([config.candidate_probability(float(s)) for s in jac])) if jac.size else float("nan")
+    """Mean S-curve (or verified) probability over these pairs: what an unbiased implementation finds."""
+    return float(np.mean(config.verified_probabilities(jac))) if jac.size else float("nan")
 
 
 @dataclass
@@ -197,26 +218,33 @@ class QualityReport:
     docs: int
     threshold: float
     margin_low: float
-    pairs: Scores  # all pairs: truth Jaccard >= threshold, predicted = shares a band
+    pairs: Scores  # all pairs: truth Jaccard >= threshold, predicted = shares a band (and verified)
     pairs_margin: Scores  # pairs with Jaccard in [margin_low, threshold) left out of scoring
     expected_pair_precision: float  # what the S-curve predicts for this corpus's Jaccard mix
     expected_pair_recall: float
     docs_scores: Scores  # documents: truth = has an earlier near-duplicate; predicted = removed
     docs_margin: Scores  # documents whose best earlier Jaccard is in [margin_low, threshold) left out
     bins: list[tuple[float, float, int, float, float]]  # lo, hi, pairs, found, S-curve expectation
+    candidates: Scores  # pairs predicted by LSH alone (equals ``pairs`` without verification)
+    stats: dict  # what ``run_global_stages`` returned (counts, seconds per stage)
 
     def lines(self) -> list[str]:
         c = self.config
+        verify = "" if c.verify_threshold is None else f" + verify >= {c.verify_threshold}"
         out = [
-            f"config {c.bands}x{c.rows} (S-curve midpoint ~{c.s_curve_midpoint:.3f}), {self.docs} docs, "
-            f"truth: Jaccard >= {self.threshold}",
+            f"config {c.bands}x{c.rows}{verify} (S-curve midpoint ~{c.s_curve_midpoint:.3f}), "
+            f"{self.docs} docs, truth: Jaccard >= {self.threshold}",
+        ]
+        if c.verify_threshold is not None:
+            out.append(f"  pairs, LSH candidates only:       {self.candidates}")
+        out += [
             f"  pairs, all:                       {self.pairs}",
             f"  pairs, S-curve expectation:       precision {self.expected_pair_precision:.4f} "
             f"recall {self.expected_pair_recall:.4f}",
             f"  pairs, without [{self.margin_low}, {self.threshold}):    {self.pairs_margin}",
             f"  documents, all:                   {self.docs_scores}",
             f"  documents, without [{self.margin_low}, {self.threshold}): {self.docs_margin}",
-            "  Jaccard bin      pairs   found  S-curve",
+            "  Jaccard bin      pairs   found  " + ("S-curve" if c.verify_threshold is None else "expected"),
         ]
         out += [f"  [{lo:.2f}, {hi:.2f})  {n:7d}  {f:6.3f}  {e:6.3f}" for lo, hi, n, f, e in self.bins]
         return out
@@ -230,8 +258,12 @@ def evaluate_dedup(
     threshold: float = 0.8,
     margin_low: float = 0.5,
     shards: int = 4,
+    truth_pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> QualityReport:
-    """Run the real dedup (signatures, bands, pairs, clusters) on ``corpus`` and score it exactly."""
+    """Run the real dedup (signatures, bands, pairs, [verification,] clusters) on ``corpus`` and score it.
+
+    ``truth_pairs`` (from :func:`corpus_truth`) saves recomputing exact Jaccard for every config.
+    """
     from curate.dedup.layout import StepLayout, read_parquet
     from curate.dedup.remove import removal_list_path
     from curate.dedup.signatures import read_signatures, write_shard_signatures
@@ -245,7 +277,7 @@ def evaluate_dedup(
     shard_ids = [f"corpus-{k}" for k in range(shards)]
     for sid, lo, hi in zip(shard_ids, bounds[:-1], bounds[1:], strict=True):
         write_shard_signatures(layout, sid, (Document(id=v.id, text=v.text) for v in corpus[lo:hi]), config)
-    run_global_stages(step_root, shard_ids, executor or SerialExecutor(), config)
+    stats = run_global_stages(step_root, shard_ids, executor or SerialExecutor(), config)
     position = {v.id: k for k, v in enumerate(corpus)}
     removed = {
         position[i]
@@ -256,16 +288,16 @@ def evaluate_dedup(
     sigs = np.concatenate([s for s, _ in sig_parts])
     short = np.concatenate([s for _, s in sig_parts])
 
-    sets = shingle_sets([v.text for v in corpus], config.n_grams)
-    i, j, jac = exact_jaccard_pairs(sets, min(margin_low, 0.3))
-    candidates = candidate_pairs(sigs, short, config)
+    i, j, jac = truth_pairs if truth_pairs is not None else corpus_truth(corpus, config.n_grams, margin_low)
+    lsh = candidate_pairs(sigs, short, config)
+    candidates = verified_pairs(lsh, sigs, config)
     truth = pair_truth(i, j, jac, threshold)
     gray = {
         (a, b)
         for a, b, s in zip(i.tolist(), j.tolist(), jac.tolist(), strict=True)
         if margin_low <= s < threshold
     }
-    probs = np.array([config.candidate_probability(float(s)) for s in jac])
+    probs = config.verified_probabilities(jac)
     # candidates below the lowest Jaccard computed are false positives too; the S-curve says they are rare
     exp_tp = float(probs[jac >= threshold].sum())
     exp_fp = float(probs[jac < threshold].sum())
@@ -291,4 +323,44 @@ def evaluate_dedup(
         docs_scores=score(removed, should),
         docs_margin=score(removed - gray_docs, should),
         bins=bins,
+        candidates=score(lsh, truth),
+        stats=stats,
     )
+
+
+def verification_what_if(
+    corpus: list[Variant],
+    truth_pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    hashes: list[int],
+    thresholds: list[float],
+    bands: int = 14,
+    rows: int = 8,
+    threshold: float = 0.8,
+    seed: int = 1,
+) -> list[tuple[int | str, float, Scores]]:
+    """Pair-level scores of verification with *more* hashes than banding uses, in memory (not a
+    pipeline option): candidates from the first ``bands * rows`` values, the estimate from all
+    ``h`` of ``hashes``; plus ``("exact", threshold)``: candidates verified by exact Jaccard.
+
+    With ``h > 112`` the first 112 values are not datatrove's (``RandomState`` draws every ``a``
+    before any ``b``) but are distributed the same, so the candidates' S-curve is unchanged.
+    """
+    from curate.dedup.signatures import minhash_batch, permutations
+
+    i, j, jac = truth_pairs
+    truth = pair_truth(i, j, jac, threshold)
+    shingles = [shingle_hashes(doc_simplified_words(Document(id="", text=v.text)), 5) for v in corpus]
+    short = np.array([s.size == 0 for s in shingles])
+    out: list[tuple[int | str, float, Scores]] = []
+    first: set[tuple[int, int]] | None = None
+    for h in hashes:
+        a, b = permutations(seed, max(h, bands * rows))
+        sigs = minhash_batch(shingles, a, b)
+        lsh = candidate_pairs(sigs, short, MinHashConfig(bands=bands, rows=rows))
+        first = lsh if first is None else first
+        for t in thresholds:
+            cfg = MinHashConfig(bands=bands, rows=rows, verify_threshold=t)
+            out.append((h, t, score(verified_pairs(lsh, sigs[:, :h], cfg), truth)))
+    if first is not None:
+        out.append(("exact", threshold, score(first & truth, truth)))
+    return out

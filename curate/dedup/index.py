@@ -6,6 +6,8 @@ Layout of ``index_dir``::
     manifest.json                  config fingerprint + runs in commit order (name, docs, bits)
     p<part>/<run>.parquet          (key, doc) band keys of the run's kept documents, doc = run-local number
     ids/<run>.parquet              document ids of the run, row = run-local number
+    sigs/<run>.parquet             signatures of the run, row = run-local number (only written by
+                                   runs with ``verify_threshold``: later verified runs read them)
 
 A run appends its files and then commits by rewriting the manifest atomically; files of a run
 not in the manifest are ignored. One writer at a time: two runs committing at once may lose
@@ -37,6 +39,26 @@ def part_path(index_dir: str, part: int, run_name: str) -> str:
 
 def ids_path(index_dir: str, run_name: str) -> str:
     return join(index_dir, "ids", f"{run_name}.parquet")
+
+
+def index_signatures_path(index_dir: str, run_name: str) -> str:
+    return join(index_dir, "sigs", f"{run_name}.parquet")
+
+
+def _write_index_signatures(plan: Plan) -> None:
+    """Copy the batch's signature column, shard after shard, one row group at a time."""
+    assert plan.index_dir is not None
+    schema = pa.schema([("sig", pa.binary(8 * plan.config.num_hashes))])
+    with (
+        atomic_open(index_signatures_path(plan.index_dir, plan.run_name), "wb") as out,
+        pq.ParquetWriter(out, schema, compression="zstd") as w,
+    ):
+        for sid in plan.shard_ids:
+            fs, p = filesystem(plan.step.sig(sid))
+            with fs.open(p, "rb") as f:
+                pf = pq.ParquetFile(f)
+                for g in range(pf.metadata.num_row_groups):
+                    w.write_table(pf.read_row_group(g, columns=["sig"]))
 
 
 def read_manifest(index_dir: str) -> dict[str, Any] | None:
@@ -143,6 +165,8 @@ def commit_run(plan: Plan) -> dict[str, Any]:
         ):
             for sid in plan.shard_ids:
                 w.write_table(read_parquet(plan.step.sig(sid), columns=["id"]))
+        if plan.verify:
+            _write_index_signatures(plan)
         workdir_run = plan.run_name.rsplit(".", 1)[0]
         superseded = [r for r in manifest["runs"] if is_own_run(r["name"], workdir_run)]
         manifest["runs"] = [r for r in manifest["runs"] if not is_own_run(r["name"], workdir_run)]
@@ -156,7 +180,8 @@ def commit_run(plan: Plan) -> dict[str, Any]:
 
 
 def _remove_run_files(index_dir: str, run_name: str, bits: int) -> None:
-    for path in [ids_path(index_dir, run_name)] + [part_path(index_dir, p, run_name) for p in range(1 << bits)]:
+    run_files = [ids_path(index_dir, run_name), index_signatures_path(index_dir, run_name)]
+    for path in run_files + [part_path(index_dir, p, run_name) for p in range(1 << bits)]:
         fs, local = filesystem(path)
         if fs.exists(local):
             fs.rm(local)

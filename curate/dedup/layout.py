@@ -1,5 +1,8 @@
 """Where each MinHash stage keeps its files, and the Parquet/marker helpers they share.
 
+With ``verify_threshold`` the pairs stage writes ``candidates/`` (split by the shard of the
+smaller document) instead of ``edges/``, and the two verification stages write ``verify/``.
+
 Every output is written atomically and then confirmed by a small JSON marker; a stage whose
 marker exists is skipped on rerun (object stores have no atomic rename, so markers are the
 commit everywhere). Outputs of the global stages live under ``plans/<plan_id>/``: the plan id
@@ -70,6 +73,24 @@ class PlanLayout:
 
     def edges_marker(self, part: int) -> str:
         return join(self.root, "edges", "_done", f"p{part:05d}.json")
+
+    def candidates(self, part: int, source: int) -> str:
+        """With verification: candidate edges of ``part`` whose smaller document is in ``source``."""
+        return join(self.root, "candidates", f"p{part:05d}", f"u{source:06d}.parquet")
+
+    def fetched(self, source: int, shard: int) -> str:
+        """Candidates from ``source`` into ``shard``, with the signatures of their ``source`` ends."""
+        return join(self.root, "verify", "fetched", f"u{source:06d}", f"v{shard:06d}.parquet")
+
+    def fetched_marker(self, source: int) -> str:
+        return join(self.root, "verify", "fetched", "_done", f"u{source:06d}.json")
+
+    def verified(self, shard: int) -> str:
+        """Verified edges whose larger document is in ``shard``: what clustering reads instead of ``edges``."""
+        return join(self.root, "verify", "edges", f"v{shard:06d}.parquet")
+
+    def verified_marker(self, shard: int) -> str:
+        return join(self.root, "verify", "edges", "_done", f"v{shard:06d}.json")
 
     def removals(self, shard_id: str) -> str:
         """Named by shard id: the apply pass of a shard finds its list without the plan's shard table."""

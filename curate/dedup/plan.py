@@ -14,6 +14,8 @@ import math
 import uuid
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from curate.dedup.config import MinHashConfig
 from curate.dedup.layout import PlanLayout, StepLayout, marker
 from curate.storage import exists, read_json, write_json
@@ -51,6 +53,27 @@ class Plan:
     @property
     def n_total(self) -> int:
         return self.n_index + sum(self.shard_docs)
+
+    @property
+    def verify(self) -> bool:
+        return self.config.verify_threshold is not None
+
+    @property
+    def source_offsets(self) -> np.ndarray:
+        """First global number of each signature source: index runs, then shards (ascending)."""
+        return np.array([r.offset for r in self.index_runs] + list(self.shard_offsets), dtype=np.int64)
+
+    @property
+    def n_sources(self) -> int:
+        return len(self.index_runs) + len(self.shard_ids)
+
+    def source_of(self, docs: np.ndarray) -> np.ndarray:
+        """Signature source (index run ``k`` or shard ``k - len(index_runs)``) of global numbers."""
+        return np.searchsorted(self.source_offsets, docs, side="right") - 1
+
+    def shard_of(self, docs: np.ndarray) -> np.ndarray:
+        """Shard of batch documents given by global number."""
+        return np.searchsorted(np.asarray(self.shard_offsets, dtype=np.int64), docs, side="right") - 1
 
     @property
     def step(self) -> StepLayout:
@@ -108,18 +131,19 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
     for n in docs:
         offsets.append(at)
         at += n
-    key = json.dumps(
-        {
-            "band": config.band_fingerprint(),
-            "keep": config.keep,
-            "shards": shard_ids,
-            "docs": docs,
-            "digests": digests,
-            "index": [asdict(r) for r in runs],
-            "index_dir": index_dir,
-            "bits": bits,
-        }
-    )
+    fields = {
+        "band": config.band_fingerprint(),
+        "keep": config.keep,
+        "shards": shard_ids,
+        "docs": docs,
+        "digests": digests,
+        "index": [asdict(r) for r in runs],
+        "index_dir": index_dir,
+        "bits": bits,
+    }
+    if config.verify_threshold is not None:  # only then: unverified plans keep their ids
+        fields["verify_threshold"] = config.verify_threshold
+    key = json.dumps(fields)
     plan = Plan(
         step_root=step_root,
         plan_id=hashlib.sha1(key.encode()).hexdigest()[:12],

@@ -6,6 +6,9 @@ so a rerun skips what is done:
 
 1. ``bands``   (one task per shard):     band keys, partitioned by key on disk;
 2. ``pairs``   (one task per partition): sort keys, emit candidate edges;
+   (optional, ``verify_threshold``) ``verify_fetch`` (one task per signature source) and
+   ``verify`` (one task per shard): keep the edges whose signatures agree enough
+   (:mod:`curate.dedup.verify`);
 3. ``cluster`` (one task):               connected components, survivors, per-shard removal lists;
 4. ``index``   (one task per partition + a commit, only with ``index_dir``): append survivors' keys.
 
@@ -15,6 +18,7 @@ Next pass: :class:`DuplicateRemover` drops what the removal list of its shard na
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,7 +32,10 @@ from curate.dedup.pairs import pairs_task
 from curate.dedup.plan import Plan, make_plan
 from curate.dedup.remove import DuplicateRemover
 from curate.dedup.signatures import SignatureCollector
+from curate.dedup.verify import fetch_task, verify_task
 from curate.storage import join, write_json
+
+log = logging.getLogger(__name__)
 
 
 class StageFailed(RuntimeError):
@@ -83,6 +90,22 @@ def run_global_stages(
     parts = range(plan.partitions)
     bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(shard_ids))])
     pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, fault)) for p in parts])
+    verified: list[dict] = []
+    if plan.verify:
+        shards = range(len(shard_ids))
+        stage(
+            "verify_fetch",
+            fetch_task,
+            [(f"verify_fetch/{k}", (plan, k, fault)) for k in range(plan.n_sources)],
+        )
+        verified = stage("verify", verify_task, [(f"verify/{s}", (plan, s, fault)) for s in shards])
+        unverified = sum(int(v["unverified"]) for v in verified)
+        if unverified:
+            log.warning(
+                "minhash_dedup: %d candidate pairs with documents of index runs stored without "
+                "signatures (built without verify_threshold) were kept unverified",
+                unverified,
+            )
     (cluster,) = stage("cluster", cluster_task, [("cluster", (plan, fault))])
     write_json(plan.step.current, {"plan_id": plan.plan_id})
     if index_dir:
@@ -98,6 +121,17 @@ def run_global_stages(
         "band_records": sum(int(b["records"]) for b in bands),
         "candidate_edges": sum(int(p["edges"]) for p in pairs),
         "index_edges": sum(int(p["index_edges"]) for p in pairs),
+        **(
+            {
+                "verify_threshold": config.verify_threshold,
+                "verify_checked": sum(int(v["candidates"]) for v in verified),
+                "verified_edges": sum(int(v["edges"]) for v in verified),
+                "rejected_edges": sum(int(v["rejected"]) for v in verified),
+                "unverified_edges": sum(int(v["unverified"]) for v in verified),
+            }
+            if plan.verify
+            else {}
+        ),
         **{k: v for k, v in cluster.items() if k != "skipped"},
         "seconds": seconds,
         "tasks_skipped": skipped,
@@ -108,7 +142,8 @@ class MinHashDedup(GlobalStep):
     """FineWeb MinHash near-dedup (5-grams, 14x8) that runs out of core and resumes.
 
     ``index_dir`` (or ``config.index_dir``) keeps band keys across runs: each run is deduplicated
-    against all earlier ones, whose documents always win. ``fault`` injects a failure
+    against all earlier ones, whose documents always win. ``config.verify_threshold`` (off by
+    default) keeps only candidate pairs whose signatures agree enough. ``fault`` injects a failure
     (``"pairs"``, ``"cluster"``, ``"pairs:3"``...) for resumability tests only.
     """
 
