@@ -3,7 +3,11 @@
 No mocks: ``ray.cluster_utils.Cluster`` starts a head and two worker nodes as real raylets on this
 machine; a node is killed with ``Cluster.remove_node`` while it runs a shard; the pipeline reads
 the real Common Crawl WARCs of ``../shared/data/warc`` and a 1,476-page shard built from the real
-WCXB pages (``benchmarks/make_warc.py``).
+WCXB pages (``benchmarks/make_warc.py``). A MinHash pipeline runs its global stages as Ray tasks
+(a node killed in its signature pass) and must give the local run's output.
+
+~2 minutes on a 2-core machine (a quarter of it building the big shard: make_warc gzips at level 9);
+``test_soak_repeated_node_failures`` (``-m slow``) takes ~5 more.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -25,7 +30,8 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'cura
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from curate import Document, LocalExecutor, Pipeline, run_pipeline  # noqa: E402
+from curate import Document, LocalExecutor, Pipeline, RunResult, run_pipeline  # noqa: E402
+from curate.dedup import MinHashConfig, MinHashDedup  # noqa: E402
 from curate.executors.ray import RayExecutor, RayExecutorConfig  # noqa: E402
 from curate.filters.extract import Extract, ExtractConfig  # noqa: E402
 from curate.filters.language import LanguageConfig, LanguageFilter  # noqa: E402
@@ -121,24 +127,43 @@ def assert_exactly_once(outdir: Path, reference: dict[str, list[tuple[str, str]]
     assert not stray, f"temporary files left behind: {stray}"
 
 
+def build_warc(pages: Path, path: Path) -> int:
+    """``benchmarks/make_warc.py``: real pages as a Common-Crawl-like WARC shard (response records, gzip)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from make_warc import build_warc as build
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return build(pages, path, warc_date="2024-06-01T00:00:00Z")
+
+
+def wcxb_copy(folder: Path, name: str, start: int, count: int) -> str:
+    """WCXB pages ``[start, start + count)`` as shard ``name``, under ids and URLs of its own."""
+    pages = pq.read_table(DATA / "pages" / "wcxb-dev.parquet", columns=["id", "url", "html"])
+    part = pages.slice(start, count)
+    ids = part.column("id").to_pylist()
+    part = part.set_column(0, "id", pa.array([f"{i}#{name}" for i in ids]))
+    urls = [
+        f"{u or 'https://wcxb.invalid/' + i}#{name}"
+        for u, i in zip(part.column("url").to_pylist(), ids, strict=True)
+    ]
+    part = part.set_column(1, "url", pa.array(urls))
+    src = folder / f"{name}.parquet"
+    pq.write_table(part, src)
+    path = folder / f"{name}.warc.gz"
+    assert build_warc(src, path) == count
+    src.unlink()
+    return str(path)
+
+
 # --- fixtures: real data, a local reference run, a 3-node Ray cluster ---------------------------------
 
 
 @pytest.fixture(scope="module")
 def wcxb_shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 1,476 real WCXB pages as one Common-Crawl-like WARC shard."""
-    deadline = time.monotonic() + 120
-    while not (ROOT / "benchmarks" / "make_warc.py").exists():  # written by another engineer
-        if time.monotonic() > deadline:
-            pytest.skip("benchmarks/make_warc.py is not there yet")
-        time.sleep(2)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from make_warc import build_warc
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    """The 1,476 real WCXB pages as one Common-Crawl-like WARC shard (~25 s: make_warc gzips at level 9)."""
     path = tmp_path_factory.mktemp("shards") / "wcxb-dev.warc.gz"
-    assert build_warc(DATA / "pages" / "wcxb-dev.parquet", path, warc_date="2024-06-01T00:00:00Z") > 1000
+    assert build_warc(DATA / "pages" / "wcxb-dev.parquet", path) > 1000
     return path
 
 
@@ -189,54 +214,75 @@ def two_workers(cluster: Cluster) -> Cluster:
 # --- tests ----------------------------------------------------------------------------------------------
 
 
+def kill_node_mid_shard(
+    cluster: Cluster, run: Callable[[], RunResult], probes: Path, source: str, done: Path, writing: Path
+) -> tuple[RunResult, list[str]]:
+    """Run ``run()`` in a thread and kill, mid-job, the worker node that runs shard ``source``.
+
+    The node goes (``remove_node`` without grace: its raylet and workers are SIGKILLed, as in a
+    spot reclaim) once two shards have their pass marker in ``done`` and ``source`` is being
+    written (a temporary matching ``writing`` exists). Returns the run's result and the node id of
+    every attempt at ``source`` (``Probe`` files).
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = run()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test thread
+            box["error"] = e
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    victim = None
+    deadline = time.monotonic() + 240  # generous: a loaded machine slows the job, not the logic
+    while victim is None:
+        assert thread.is_alive(), f"the run ended before the kill: {box}"
+        assert time.monotonic() < deadline, f"{source} never ran while two other shards were committed"
+        committed = len(list(done.glob("*.json")))
+        running_on = {p.name.split("@")[1] for p in probes.glob(f"{source}@*")}
+        if committed >= 2 and running_on:
+            victim = next((n for n in cluster.worker_nodes if n.node_id in running_on), None)
+        time.sleep(0.05)
+    assert list(writing.parent.glob(writing.name)), f"the kill should land while {source} is being written"
+    cluster.remove_node(victim, allow_graceful=False)
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the run did not finish after the node died"
+    if "error" in box:
+        raise box["error"]
+    attempts = [p.name.split("@")[1] for p in probes.glob(f"{source}@*")]
+    assert victim.node_id in attempts
+    return box["result"], attempts
+
+
 def test_node_killed_mid_job_output_equals_local_run(
     two_workers: Cluster, inputs: list[str], reference: dict, tmp_path: Path
 ) -> None:
     probes = tmp_path / "probes"
     probes.mkdir()
     out = tmp_path / "out"
-    big = os.path.basename(inputs[0])
+    big = Path(inputs[0])
     # inline_bytes=0: the pipeline travels as one object-store reference even though it is small
     executor = RayExecutor(
         address=two_workers.address, config=RayExecutorConfig(max_retries=3, inline_bytes=0)
     )
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["result"] = run_pipeline(
-                pipeline(Probe(probes, delay=0.004)), inputs, str(out), executor, progress=False
-            )
-        except BaseException as e:  # noqa: BLE001 - re-raised in the test thread
-            box["error"] = e
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    # kill the worker node running the big shard once other shards are committed: mid-job, mid-write
-    victim = None
-    deadline = time.monotonic() + 180
-    while victim is None:
-        assert thread.is_alive(), f"the run ended before the kill: {box}"
-        assert time.monotonic() < deadline, "the big shard never started while two shards were committed"
-        committed = len(list((out / "_done").glob("*.json")))
-        running_on = {p.name.split("@")[1] for p in probes.glob(f"{big}@*")}
-        if committed >= 2:
-            victim = next((n for n in two_workers.worker_nodes if n.node_id in running_on), None)
-        time.sleep(0.05)
-    assert list((out / "data").glob("*.tmp-*")), "the kill should land while the big shard is being written"
-    two_workers.remove_node(victim, allow_graceful=False)
-    thread.join(timeout=240)
-    assert not thread.is_alive(), "the run did not finish after the node died"
-    if "error" in box:
-        raise box["error"]
-    result = box["result"]
+    result, attempts = kill_node_mid_shard(
+        two_workers,
+        lambda: run_pipeline(
+            pipeline(Probe(probes, delay=0.004)), inputs, str(out), executor, progress=False
+        ),
+        probes,
+        big.name,
+        done=out / "_done",
+        writing=out / "data" / f"{big.name.split('.')[0]}-*.parquet.tmp-*",
+    )
     assert result.ok, result.failed
     assert result.processed == len(inputs)
-    attempts = [p.name.split("@")[1] for p in probes.glob(f"{big}@*")]
     assert len(attempts) == 2 and attempts[0] != attempts[1], (
         "Ray should have retried the shard on the other node"
     )
     assert executor.objects_put == 1  # the pipeline bytes went to the object store once, not per task
+    assert executor.submitted == {"_shard_task": len(inputs)}  # the retry is Ray's, not a second submission
     assert_exactly_once(out, reference)
     assert result.stats["docs_written"] == sum(len(d) for d in reference.values())
 
@@ -264,6 +310,81 @@ def test_failing_shard_is_reported_not_retried_and_rerun_completes_only_it(
     assert fixed.ok and fixed.processed == 1 and fixed.skipped == len(WARCS) - 1
     subset = {name: docs for name, docs in reference.items() if not name.startswith("wcxb-dev")}
     assert_exactly_once(out, subset)
+
+
+def test_minhash_dedup_runs_as_ray_tasks_survives_a_node_death_and_equals_local(
+    two_workers: Cluster, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The dedup global stages go through ``executor.map_tasks``: on Ray they are Ray tasks; same output.
+
+    A worker node is killed while it computes the signatures of a shard (pass 0): the retry's
+    signatures are the ones the global stages read, and the output still equals the local run.
+    """
+    folder = tmp_path_factory.mktemp("dups")
+    # dup-b repeats the last 75 pages of dup-a (new ids and URLs): near-duplicates across shards;
+    # dup-a first (it runs on one node while the small real WARCs finish on the other), dup-b last
+    inputs = [wcxb_copy(folder, "dup-a", 0, 150), *WARCS, wcxb_copy(folder, "dup-b", 75, 150)]
+    config = MinHashConfig(partitions=4)
+    local = run_pipeline(
+        pipeline(MinHashDedup(config)), inputs, str(tmp_path / "local"), LocalExecutor(2), progress=False
+    )
+    assert local.ok, local.failed
+    reference = rows(tmp_path / "local")
+    removed = {b["name"]: b for b in local.stats["blocks"]}["minhash_dedup"]["dropped"]["minhash_duplicate"]
+    assert removed >= 70  # the repeated pages, but for one with too little text to extract
+    pages = {}  # the original pages each shard kept, by URL
+    for name in ("dup-a", "dup-b"):
+        (f,) = (tmp_path / "local" / "data").glob(f"{name}-*.parquet")
+        pages[name] = {u.rsplit("#", 1)[0] for u in pq.read_table(f)["url"].to_pylist()}
+    assert len(pages["dup-a"]) >= 140 and len(pages["dup-b"]) <= 150 - 70
+    assert not pages["dup-a"] & pages["dup-b"]  # keep: first; a repeated page survives in dup-a only
+
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    out = tmp_path / "ray"
+    executor = RayExecutor(address=two_workers.address)
+    result, attempts = kill_node_mid_shard(
+        two_workers,
+        lambda: run_pipeline(
+            pipeline(Probe(probes, delay=0.02), MinHashDedup(config)),
+            inputs,
+            str(out),
+            executor,
+            progress=False,
+        ),
+        probes,
+        "dup-a.warc.gz",
+        done=out / "_work" / "pass0" / "_done",
+        writing=out / "_work" / "minhash_dedup" / "sigs" / "dup-a-*.parquet.tmp-*",
+    )
+    assert result.ok, result.failed
+    assert len(attempts) == 2 and attempts[0] != attempts[1], (
+        "Ray should have retried the shard on the other node"
+    )
+    n = len(inputs)
+    # every stage ran as Ray tasks (the head node has no CPU: none can run in the driver's node);
+    # pass 0 (extract, signatures) and pass 1 (removal) are one task per shard each
+    assert executor.submitted == {
+        "_shard_task": 2 * n,
+        "band_shard_task": n,
+        "pairs_task": config.partitions,
+        "cluster_task": 1,
+    }
+    # the plan (every shard id) went to the object store once per stage of several tasks (bands,
+    # pairs), not once per task; the pickled pipeline once per pass if above ``inline_bytes``
+    big_pipeline = len(cloudpickle.dumps(pipeline(MinHashDedup(config)))) > executor.config.inline_bytes
+    assert executor.objects_put == 2 + (2 if big_pipeline else 0)
+
+    def decisions(stats: dict) -> dict:
+        g = dict(stats["global_steps"]["minhash_dedup"])
+        g.pop("seconds")
+        return g
+
+    assert decisions(result.stats) == decisions(local.stats)
+    assert decisions(result.stats)["removed"] == removed
+    # assert_exactly_once also checks that no temporary of the killed attempt is left anywhere
+    # (the runner sweeps _work/ recursively once every task of a pass or stage has returned)
+    assert_exactly_once(out, reference)
 
 
 def test_map_tasks_streams_with_bounded_in_flight_and_reports_errors(two_workers: Cluster) -> None:
@@ -299,6 +420,11 @@ def test_map_tasks_streams_with_bounded_in_flight_and_reports_errors(two_workers
     assert got == [1] * 10
     assert executor.objects_put == 2
 
+    # thousands in flight on a big cluster: results are then collected in batches, each exactly once
+    wide = RayExecutor(address=two_workers.address, config=RayExecutorConfig(max_in_flight=400))
+    got = [r.key for r in wide.map_tasks(len_or_int, ((str(i), (str(i),)) for i in range(600)))]
+    assert sorted(got, key=int) == [str(i) for i in range(600)]
+
     # a stage can ask more of a task than the config does (dedup's one clustering task: memory)
     (r,) = executor.map_tasks(with_memory, [("big", ("abc",))])
     assert r.ok and r.value == 3
@@ -316,29 +442,10 @@ with_memory.task_resources = {"memory": 50 * 2**20}  # type: ignore[attr-defined
 
 
 @pytest.mark.slow
-def test_soak_repeated_node_failures(cluster: Cluster, wcxb_shard: Path, tmp_path: Path) -> None:
+def test_soak_repeated_node_failures(cluster: Cluster, tmp_path: Path) -> None:
     """Many shards, a node killed and replaced every few seconds: still the local run's output exactly."""
-    import pyarrow as pa
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from make_warc import build_warc
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    pages = pq.read_table(DATA / "pages" / "wcxb-dev.parquet", columns=["id", "url", "html"])
-    shards = []
-    for k in range(12):  # 12 shards of ~370 pages: every page three times, under distinct ids and URLs
-        part = pages.slice((k % 4) * 369, 369)
-        part = part.set_column(0, "id", pa.array([f"{i}#{k}" for i in part.column("id").to_pylist()]))
-        part = part.set_column(
-            1,
-            "url",
-            pa.array([f"{u or 'https://wcxb.invalid/'}#copy{k}" for u in part.column("url").to_pylist()]),
-        )
-        src = tmp_path / f"part{k}.parquet"
-        pq.write_table(part, src)
-        shards.append(str(tmp_path / f"soak-{k:02d}.warc.gz"))
-        build_warc(src, shards[-1], warc_date="2024-06-01T00:00:00Z")
+    # 12 shards of 369 pages: every page three times, under distinct ids and URLs
+    shards = [wcxb_copy(tmp_path, f"soak-{k:02d}", (k % 4) * 369, 369) for k in range(12)]
     ref_out = tmp_path / "local"
     assert run_pipeline(pipeline(), shards, str(ref_out), LocalExecutor(2), progress=False).ok
     reference = rows(ref_out)
@@ -348,12 +455,14 @@ def test_soak_repeated_node_failures(cluster: Cluster, wcxb_shard: Path, tmp_pat
     out = tmp_path / "ray"
     box: dict[str, Any] = {}
     executor = RayExecutor(address=cluster.address, config=RayExecutorConfig(max_retries=10))
-    thread = threading.Thread(
-        target=lambda: box.update(
-            result=run_pipeline(pipeline(), shards, str(out), executor, progress=False)
-        ),
-        daemon=True,
-    )
+
+    def run() -> None:
+        try:
+            box["result"] = run_pipeline(pipeline(), shards, str(out), executor, progress=False)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test thread
+            box["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     kills = 0
     while thread.is_alive():
@@ -365,6 +474,8 @@ def test_soak_repeated_node_failures(cluster: Cluster, wcxb_shard: Path, tmp_pat
         kills += 1
         cluster.add_node(**NODE)
     thread.join()
+    if "error" in box:
+        raise box["error"]
     assert kills >= 2
     assert box["result"].ok, box["result"].failed
     assert_exactly_once(out, reference)

@@ -34,7 +34,7 @@ import logging
 import os
 import time
 import traceback
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +95,12 @@ def _remote_call() -> Any:
     return _REMOTE
 
 
+def _task_name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
 _SCALARS = (str, int, float, bool, type(None))
+_BATCH_WAIT_ABOVE = 256  # tasks in flight above which results are collected in batches
 
 
 class _SharedArgs:
@@ -177,6 +182,7 @@ class RayExecutor:
         self._slots = 0
         self._slots_read = 0.0
         self.objects_put = 0  # large arguments put in the object store so far (observability, tests)
+        self.submitted: Counter[str] = Counter()  # Ray tasks submitted so far, by function name
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -246,6 +252,9 @@ class RayExecutor:
     def _options(self, fn: Callable[..., Any]) -> dict[str, Any]:
         """Per-task Ray options: the config's, overridden by ``fn.task_resources`` if it has any."""
         opts: dict[str, Any] = {
+            # every task runs ``_call``: name it after the function it calls, so the dashboard and
+            # ``ray list tasks`` show ``_shard_task``, ``band_shard_task``, ``cluster_task``...
+            "name": _task_name(fn),
             "num_cpus": self.config.num_cpus,
             "max_retries": self.config.max_retries,
             "retry_exceptions": False,
@@ -274,6 +283,7 @@ class RayExecutor:
 
         self.connect()
         remote = _remote_call().options(**self._options(fn))
+        name = _task_name(fn)
         shared = _SharedArgs(self.config.inline_bytes)
         fn_ref = ray.put(fn)  # once per call, whatever the function closes over
         pending = iter(tasks)
@@ -289,9 +299,15 @@ class RayExecutor:
                         break
                     key, args = nxt
                     running[remote.remote(fn_ref, *shared(args))] = key
+                    self.submitted[name] += 1
                 if not running:
                     return
                 ready, _ = ray.wait(list(running), num_returns=1)
+                if len(running) > _BATCH_WAIT_ABOVE:
+                    # a ray.wait costs O(refs): 8.7 ms of driver CPU over 12,800 (measured), too much
+                    # to pay once per result at hundreds of completions a second; take every task
+                    # already finished in one more call
+                    ready, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
                 for ref in ready:
                     yield self._result(running.pop(ref), ref)
         finally:
