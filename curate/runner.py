@@ -93,7 +93,7 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
     payload = cloudpickle.dumps(pipeline)
     passes = pipeline.passes()
     global_stats: dict[str, Any] = {}
-    per_pass: list[dict[str, dict]] = []
+    per_pass: list[set[str]] = []  # shard ids done per pass (not their stats: the driver stays flat)
     for p in passes:
         final = p.index == len(passes) - 1
         folder = layout.outdir + "/data" if final else layout.outdir + f"/_work/pass{p.index}"
@@ -101,13 +101,13 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
         if p.before is not None:
             global_stats[p.before.name] = _run_global(p.before, layout, ids, executor)
         todo = [s for s in shards if not exists(layout.marker(s.id)) and not _pass_done(layout, p.index, s.id, final)]
-        results: dict[str, dict] = {}
+        results: set[str] = set()
         bar = _progress_bar(progress, len(todo), f"pass {p.index + 1}/{len(passes)}" if len(passes) > 1 else "shards")
         docs = 0
         tasks = ((s.id, (payload, s.path, outdir, p.index, final)) for s in todo)
         for r in executor.map_tasks(_shard_task, tasks):
             if r.ok:
-                results[r.key] = r.value
+                results.add(r.key)
                 docs += r.value["rows_written"]
                 result.processed += 1
             else:

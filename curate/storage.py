@@ -81,7 +81,7 @@ def remove_stale_temporaries(folder: str, recursive: bool = False) -> int:
     Call it only when no task can still be writing under ``folder``.
     """
     fs, p = filesystem(folder)
-    if not fs.exists(p):
+    if not is_local(fs) or not fs.exists(p):  # object stores: written in place, no temporaries to list
         return 0
     names = fs.find(p) if recursive else fs.ls(p, detail=False)
     stale = [f for f in names if ".tmp-" in posixpath.basename(f)]
