@@ -109,7 +109,6 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
             if r.ok:
                 results.add(r.key)
                 docs += r.value["rows_written"]
-                result.processed += 1
             else:
                 path = next(s.path for s in todo if s.id == r.key)
                 result.failed.append({"shard": r.key, "input": path, "pass": p.index, "error": r.error})
@@ -119,10 +118,9 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
                 bar.set_postfix(docs_out=docs, failed=len(result.failed))
         if bar is not None:
             bar.close()
-        # every task of the pass has returned: a temporary left now is an orphan of a killed worker/node
-        remove_stale_temporaries(folder)
-        if not final:  # this pass also wrote what the next global step collects (e.g. signatures)
-            remove_stale_temporaries(f"{layout.outdir}/_work", recursive=True)
+        # every task of the pass has returned: a temporary left now is an orphan of a killed worker/node;
+        # a pass before a global step also wrote what that step collects (e.g. signatures) under _work/
+        remove_stale_temporaries(folder if final else f"{layout.outdir}/_work", recursive=not final)
         per_pass.append(results)
         if result.failed and not final:
             log.error("%d shard(s) failed before a global step; fix and rerun to resume", len(result.failed))
