@@ -38,13 +38,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT.parent / "shared" / "data" / "pages" / "wcxb-dev.parquet"
 
 
-DEFAULT_CONFIGS = "14x8,t0.8,14x8@0.7,14x8@0.75,14x8@0.78,14x8@0.8,20x5@0.78,20x5@0.8"
+DEFAULT_CONFIGS = "14x8,t0.8,14x8@e0.78,14x8@e0.8,14x8@e0.8/components,14x8@0.8/components,14x8@0.8,28x4@0.8"
 
 
 def parse_config(spec: str) -> MinHashConfig:
-    """``14x8``, ``t0.8`` (datasketch's banding for 0.8), either with ``@0.75`` (verify threshold)."""
+    """``14x8``, ``t0.8`` (datasketch's banding for 0.8), either with ``@0.8`` (exact verification
+    at that Jaccard) or ``@e0.8`` (verification by the signatures' estimate), and optionally
+    ``/components`` or ``/direct`` (the removal rule; default: direct with verification)."""
+    spec, _, removal = spec.partition("/")
     banding, _, verify = spec.partition("@")
-    extra = {"verify_threshold": float(verify)} if verify else {}
+    extra: dict = {"removal": removal} if removal else {}
+    if verify:
+        method = "estimate" if verify.startswith("e") else "exact"
+        extra.update(verify_threshold=float(verify.lstrip("e")), verify_method=method)
     if banding.startswith("t"):
         return MinHashConfig(threshold=float(banding[1:]), **extra)
     bands, rows = banding.split("x")
@@ -94,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                 "bands": config.bands,
                 "rows": config.rows,
                 "verify_threshold": config.verify_threshold,
+                "verify_method": config.verify_method if config.verify_threshold is not None else None,
+                "removal": config.removal_rule,
                 "candidates": vars(report.candidates),
                 "candidates_precision": report.candidates.precision,
                 "candidates_recall": report.candidates.recall,

@@ -6,6 +6,7 @@ All documents are real pages (wcxb-dev main content) or controlled edits of them
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -441,15 +442,18 @@ def test_verified_probability_matches_simulation() -> None:
     """Independent equal values with probability s: candidate and >= ceil(t*112) equal, by Monte Carlo."""
     rng = np.random.default_rng(0)
     for t in (0.7, 0.8):
-        cfg = MinHashConfig(verify_threshold=t)
+        cfg = MinHashConfig(verify_threshold=t, verify_method="estimate")
         for s in (0.7, 0.75, 0.8, 0.85):
             equal = rng.random((40_000, 112)) < s
             candidate = equal.reshape(-1, 14, 8).all(axis=2).any(axis=1)
             simulated = (candidate & (equal.mean(axis=1) >= t)).mean()
             assert abs(simulated - cfg.verified_probability(s)) < 0.012, (t, s)
-    assert MinHashConfig(verify_threshold=1e-6).verified_probability(0.7) == pytest.approx(
-        MinHashConfig().candidate_probability(0.7)
-    )
+    for method in ("estimate", "exact"):
+        cfg = MinHashConfig(verify_threshold=1e-6, verify_method=method)  # type: ignore[arg-type]
+        assert cfg.verified_probability(0.7) == pytest.approx(MinHashConfig().candidate_probability(0.7))
+    exact = MinHashConfig(verify_threshold=0.8)  # exact: the S-curve, cut at the threshold
+    assert exact.verified_probability(0.79) == 0.0
+    assert exact.verified_probability(0.8) == MinHashConfig().candidate_probability(0.8)
 
 
 def test_anchor_edges_generalise_star_edges() -> None:
@@ -485,7 +489,8 @@ def _verify_inputs(tmp: Path, pages: list[tuple[str, str]]) -> tuple[list[str], 
 
 
 def _brute_force_removed(rows: list[tuple[str, str]], config: MinHashConfig) -> tuple[set[str], set]:
-    """Removed ids and verified edges, from in-memory signatures: every band, anchors, estimate, scipy."""
+    """Removed ids and verified edges, in memory: every band, anchors, then the exact Jaccard of
+    Python sets of shingles (or the signatures' estimate), components by scipy."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components as scipy_cc
 
@@ -498,9 +503,20 @@ def _brute_force_removed(rows: list[tuple[str, str]], config: MinHashConfig) -> 
     keys = band_keys(sig, config.bands, config.rows)
     docs = np.repeat(np.arange(len(rows)), config.bands)
     u, v = anchor_edges(keys.ravel(), docs, VERIFY_ANCHORS)
-    if config.verify_threshold is not None:
+    if config.verify_threshold is not None and config.verify_method == "exact":
+        sets = [set(shingle_hashes(w, config.n_grams).tolist()) for w in words]
+        jac = np.array([len(sets[a] & sets[b]) / len(sets[a] | sets[b]) for a, b in zip(u, v, strict=True)])
+        u, v = u[jac >= config.verify_threshold], v[jac >= config.verify_threshold]
+    elif config.verify_threshold is not None:
         keep = (sig[u] == sig[v]).sum(axis=1) >= verify_min_equal(config.verify_threshold, config.num_hashes)
         u, v = u[keep], v[keep]
+    if config.removal_rule == "direct":  # the less preferred end of every verified pair goes
+        if config.keep == "longest":
+            rank = {d: (-len(rows[d][1]), d) for d in range(len(rows))}
+            losers = [b if rank[a] < rank[b] else a for a, b in zip(u.tolist(), v.tolist(), strict=True)]
+        else:
+            losers = v.tolist()
+        return {rows[d][0] for d in losers}, set(zip(u.tolist(), v.tolist(), strict=True))
     n = len(rows)
     _, labels = scipy_cc(coo_matrix((np.ones(u.size), (u, v)), shape=(n, n)), directed=False)
     first: dict[int, int] = {}
@@ -517,15 +533,16 @@ def _plan_dir(out: Path) -> Path:
     return plan
 
 
-@pytest.mark.parametrize("partitions", [1, 4])
-def test_verification_keeps_exactly_the_pairs_whose_signatures_agree(
-    tmp_path: Path, pages: list[tuple[str, str]], partitions: int
+@pytest.mark.parametrize(("partitions", "method"), [(1, "exact"), (4, "exact"), (1, "estimate"), (4, "estimate")])
+def test_verification_keeps_exactly_the_pairs_that_pass(
+    tmp_path: Path, pages: list[tuple[str, str]], partitions: int, method: str
 ) -> None:
     paths, rows = _verify_inputs(tmp_path, pages)
-    config = MinHashConfig(verify_threshold=0.8)
+    config = MinHashConfig(verify_threshold=0.8, verify_method=method)  # type: ignore[arg-type]
     out = tmp_path / "verified"
     argv = ["--partitions", str(partitions), "--workers", "2"]
-    assert dedup_cli.main([*paths, "-o", str(out), "--verify-threshold", "0.8", *argv]) == 0
+    verify = ["--verify-threshold", "0.8", "--verify-method", method]
+    assert dedup_cli.main([*paths, "-o", str(out), *verify, *argv]) == 0
     expected_removed, expected_edges = _brute_force_removed(rows, config)
     edges = pa.concat_tables([pq.read_table(p) for p in _plan_dir(out).glob("verify/edges/*.parquet")])
     got = set(zip(edges.column("u").to_pylist(), edges.column("v").to_pylist(), strict=True))
@@ -535,13 +552,42 @@ def test_verification_keeps_exactly_the_pairs_whose_signatures_agree(
     assert stats["verified_edges"] == len(got) and stats["rejected_edges"] > 0
     assert stats["verify_checked"] == stats["verified_edges"] + stats["rejected_edges"]
     assert stats["config"]["verify_threshold"] == 0.8 and stats["unverified_edges"] == 0
+    assert stats["config"]["verify_method"] == method
+    assert (out / "_work" / "minhash_dedup" / "shingles").exists() == (method == "exact")
     for pid, _ in pages[:30]:  # near copies at Jaccard ~0.95 pass verification: one of the two goes
         assert {pid, f"{pid}-light"} & expected_removed
+
+    # with components instead of direct links: a superset (each removed one has an earlier link)
+    components = tmp_path / "components"
+    assert dedup_cli.main([*paths, "-o", str(components), *verify, *argv, "--removal", "components"]) == 0
+    by_components, _ = _brute_force_removed(rows, dataclasses.replace(config, removal="components"))
+    assert set(_removed(components)) == by_components and expected_removed <= by_components
 
     # without verification: a superset is removed (the verified graph's components refine its own)
     assert dedup_cli.main([*paths, "-o", str(tmp_path / "plain"), *argv]) == 0
     assert expected_removed < set(_removed(tmp_path / "plain"))
     assert not list(_plan_dir(tmp_path / "plain").glob("verify")), "verification must be off by default"
+
+
+def test_direct_removal_with_keep_longest(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    """``direct`` + ``longest``: the shorter end of every verified pair goes; each removed row
+    names a longer (or equally long, earlier) near-duplicate, and following kept ids ends at a survivor."""
+    paths, rows = _verify_inputs(tmp_path, pages)
+    out = tmp_path / "out"
+    argv = ["--verify-threshold", "0.8", "--keep", "longest", "--partitions", "2"]
+    assert dedup_cli.main([*paths, "-o", str(out), *argv]) == 0
+    config = MinHashConfig(verify_threshold=0.8, keep="longest")
+    expected, _ = _brute_force_removed(rows, config)
+    removed = _removed(out)
+    assert set(removed) == expected and expected
+    length = {i: len(t) for i, t in rows}
+    for rid, kept in removed.items():
+        assert length[kept] >= length[rid]
+        seen = {rid}
+        while kept in removed:  # a chain of ever more preferred documents, no cycle
+            assert kept not in seen
+            seen.add(kept)
+            kept = removed[kept]
 
 
 @pytest.mark.parametrize("fault", ["verify_fetch:1", "verify:2"])
@@ -568,20 +614,25 @@ def test_verification_resumes_after_a_failed_task(
     assert _kept_ids(out) == _kept_ids(clean)
 
 
-@pytest.mark.parametrize("first_verified", [True, False])
+@pytest.mark.parametrize(
+    ("first_verified", "method"), [(True, "exact"), (False, "exact"), (True, "estimate"), (False, "estimate")]
+)
 def test_verification_against_the_index(
-    tmp_path: Path, pages: list[tuple[str, str]], first_verified: bool
+    tmp_path: Path, pages: list[tuple[str, str]], first_verified: bool, method: str
 ) -> None:
-    """Index runs written with verification keep their signatures, so later runs verify edges to
-    them; against an index written without, such edges are kept as LSH found them, and counted."""
+    """Index runs written with verification keep their shingle sets (or signatures), so later runs
+    verify edges to them; against an index written without, such edges are kept as LSH found
+    them, and counted."""
     rng = random.Random(13)
     first = pages[:40]
     _write(tmp_path / "first.parquet", first)
     index = str(tmp_path / "index")
-    verify = ["--verify-threshold", "0.8"]
+    verify = ["--verify-threshold", "0.8", "--verify-method", method]
     argv = [str(tmp_path / "first.parquet"), "-o", str(tmp_path / "o1"), "--index-dir", index]
     assert dedup_cli.main(argv + (verify if first_verified else [])) == 0
-    assert (tmp_path / "index" / "sigs").exists() == first_verified
+    payload = "shingles" if method == "exact" else "sigs"
+    assert (tmp_path / "index" / payload).exists() == first_verified
+    assert not (tmp_path / "index" / {"shingles": "sigs", "sigs": "shingles"}[payload]).exists()
     second = [(f"{pid}-again", _near_copy(text, rng)) for pid, text in first[:10]]
     donor = pages[-1][1].split()
     second += [
@@ -598,8 +649,46 @@ def test_verification_against_the_index(
     assert stats["index_docs"] == 40
     if first_verified:
         assert stats["unverified_edges"] == 0 and stats["rejected_edges"] > 0
-        _, edges = _brute_force_removed(first + second, MinHashConfig(verify_threshold=0.8))
+        config = MinHashConfig(verify_threshold=0.8, verify_method=method)  # type: ignore[arg-type]
+        _, edges = _brute_force_removed(first + second, config)
         got = pa.concat_tables([pq.read_table(p) for p in _plan_dir(tmp_path / "o2").glob("verify/edges/*.parquet")])
         assert set(zip(got.column("u").to_pylist(), got.column("v").to_pylist(), strict=True)) == edges
     else:
         assert stats["unverified_edges"] > 0
+
+
+def test_exact_jaccard_of_stored_sets_matches_python_sets() -> None:
+    from curate.dedup.shingles import jaccard, shingle_set_array
+
+    rng = np.random.default_rng(3)
+    pool = rng.integers(0, 2**64, 400, dtype=np.uint64)
+    sets = [np.unique(rng.choice(pool, size=int(rng.integers(0, 120)))) for _ in range(300)]
+    sets[:3] = [np.empty(0, np.uint64), pool[:1], pool[:1]]  # empty, and two equal singletons
+    a, b = rng.integers(0, 300, 2_000), rng.integers(0, 300, 2_000)
+    arr = shingle_set_array(sets)
+    got = jaccard(arr.take(pa.array(a)), arr.take(pa.array(b)))
+    for k, (i, j) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        x, y = set(sets[i].tolist()), set(sets[j].tolist())
+        assert got[k] == (len(x & y) / len(x | y) if x | y else 0.0)
+    assert jaccard(arr.take(pa.array([1])), arr.take(pa.array([2])))[0] == 1.0
+
+
+def test_exact_verification_needs_signatures_with_shingle_sets(
+    tmp_path: Path, pages: list[tuple[str, str]]
+) -> None:
+    """A pipeline whose signatures were made without shingle sets says so; the CLI recomputes them."""
+    paths, _ = _verify_inputs(tmp_path, pages)
+    out = tmp_path / "out"
+    assert _run(paths, out, MinHashDedup(MinHashConfig())).ok
+    step_root = str(out / "_work" / "minhash_dedup")
+    ids = json.loads((_plan_dir(out) / "plan.json").read_text())["key"]["shards"]
+    from curate.dedup.plan import make_plan
+
+    with pytest.raises(ValueError, match="without shingle sets"):
+        make_plan(step_root, ids, MinHashConfig(verify_threshold=0.8), None)
+    assert make_plan(step_root, ids, MinHashConfig(verify_threshold=0.8, verify_method="estimate"), None)
+
+    cli_out = tmp_path / "cli"
+    assert dedup_cli.main([*paths, "-o", str(cli_out)]) == 0
+    assert dedup_cli.main([*paths, "-o", str(cli_out), "--verify-threshold", "0.8"]) == 0
+    assert len(list((cli_out / "_work" / "minhash_dedup" / "shingles").glob("*.parquet"))) == 3

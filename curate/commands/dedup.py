@@ -3,8 +3,9 @@
 Writes one deduplicated Parquet per input (all columns kept) and ``OUTDIR/removed.parquet``
 (removed id, cluster id, kept id). Every stage commits with a marker, so rerunning the same
 command after a crash resumes where it stopped. ``--index-dir`` dedups against earlier runs.
-``--verify-threshold J`` keeps only candidate pairs whose full signatures agree on >= J of their
-hashes (off by default: FineWeb links every pair that shares a band).
+``--verify-threshold J`` keeps only candidate pairs whose exact Jaccard (of their stored shingle
+sets; ``--verify-method estimate``: of their full signatures) is >= J (off by default: FineWeb
+links every pair that shares a band).
 """
 
 from __future__ import annotations
@@ -56,8 +57,22 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "--verify-threshold",
         type=float,
         metavar="J",
-        help="keep a candidate pair only if its signatures agree on >= this fraction of hashes "
-        "(estimated Jaccard; off by default, as in FineWeb)",
+        help="keep a candidate pair only if its Jaccard is >= J (see --verify-method; off by "
+        "default, as in FineWeb)",
+    )
+    p.add_argument(
+        "--verify-method",
+        choices=("exact", "estimate"),
+        default="exact",
+        help="with --verify-threshold: exact Jaccard of the stored shingle sets (default; the "
+        "signature pass also writes them) or the signatures' estimate (no extra files, noisier)",
+    )
+    p.add_argument(
+        "--removal",
+        choices=("components", "direct"),
+        help="components: one survivor per connected component (FineWeb; default without "
+        "verification); direct: remove a document only if it is linked to one kept before it "
+        "(default with --verify-threshold)",
     )
     p.add_argument("--keep", choices=("first", "longest"), default="first", help="survivor of each cluster")
     p.add_argument("--partitions", type=int, help="band-key partitions, a power of two (default: by size)")
@@ -93,6 +108,8 @@ def _config_from_args(args: argparse.Namespace) -> MinHashConfig:
         "partitions": args.partitions,
         "index_dir": args.index_dir,
         "verify_threshold": args.verify_threshold,
+        "verify_method": args.verify_method,
+        "removal": args.removal,
     }
     if args.threshold is not None:
         if args.rows is not None:
@@ -150,10 +167,14 @@ def signature_task(
     """Signatures of one input file; skipped when its marker says they are committed."""
     step = StepLayout(step_root)
     done = marker(step.sig_marker(shard_id))
-    if done is not None and done["fingerprint"] == config.signature_fingerprint():
+    if (
+        done is not None
+        and done["fingerprint"] == config.signature_fingerprint()
+        and (not config.stores_shingles or "shingles" in done)  # else redo them with shingle sets
+    ):
         return {**done, "skipped": True}
     fs, p = filesystem(path)
-    writer = SignatureWriter(step.sig(shard_id), config)
+    writer = SignatureWriter(step.sig(shard_id), config, shingles_path=step.shingles(shard_id))
     try:
         with fs.open(p, "rb") as f:
             pf = pq.ParquetFile(f)
@@ -268,7 +289,7 @@ def _run(args: argparse.Namespace) -> int:
     write_json(join(outdir, "dedup_stats.json"), stats)
     verified = (
         f"; {stats['verified_edges']} of {stats['verify_checked']} candidate pairs verified "
-        f"at >= {config.verify_threshold}"
+        f"at >= {config.verify_threshold} ({config.verify_method}), removal {config.removal_rule}"
         if config.verify_threshold is not None
         else ""
     )

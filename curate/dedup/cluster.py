@@ -1,4 +1,7 @@
-"""Stage 3 (one task): connected components of all edges, one survivor per cluster, removal lists.
+"""Stage 3 (one task): connected components of all edges, survivors, removal lists.
+
+``removal: components`` (FineWeb) keeps one document per component; ``removal: direct`` removes
+a document only if an edge links it to a document preferred over it (see ``MinHashConfig``).
 
 Index documents matched by this batch are renumbered densely before the batch's own documents
 (order preserved), so the parent array has one entry per batch document plus one per matched
@@ -129,6 +132,12 @@ def _batch_ids(plan: Plan, docs: np.ndarray) -> pa.Array:
     return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
 
 
+def cluster_members(roots: np.ndarray) -> np.ndarray:
+    """Nodes of every component of size >= 2, sorted."""
+    members = np.flatnonzero(roots != np.arange(roots.size, dtype=roots.dtype))
+    return np.union1d(members, roots[members]).astype(np.int64)
+
+
 def choose_keepers(
     plan: Plan, edges: NodeEdges, roots: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,20 +147,51 @@ def choose_keepers(
     (ties: the earlier), except that a cluster touching the index keeps its index document:
     earlier runs are final.
     """
-    members = np.flatnonzero(roots != np.arange(roots.size, dtype=roots.dtype))
-    members = np.union1d(members, roots[members]).astype(np.int64)
+    members = cluster_members(roots)
     comp = roots[members].astype(np.int64)
     if plan.config.keep == "first" or members.size == 0:
         return members, comp, comp
-    k = edges.index_nodes.size
-    is_index = members < k
+    pref = preference_order(plan, edges, members)
+    pcomp = roots[pref].astype(np.int64)
+    order = np.argsort(pcomp, kind="stable")  # by component, most preferred first within each
+    pref, pcomp = pref[order], pcomp[order]
+    first_of_comp = np.ones(order.size, dtype=bool)
+    first_of_comp[1:] = pcomp[1:] != pcomp[:-1]
+    comps, keepers = pcomp[first_of_comp], pref[first_of_comp]
+    return members, comp, keepers[np.searchsorted(comps, comp)]
+
+
+def preference_order(plan: Plan, edges: NodeEdges, members: np.ndarray) -> np.ndarray:
+    """``members`` (sorted nodes) from most to least preferred: index documents first (earlier runs
+    are final), then by ``keep`` (``first``: global order; ``longest``: longer, ties earlier)."""
+    if plan.config.keep == "first":
+        return members  # nodes are numbered in global order, index documents first
+    is_index = members < edges.index_nodes.size
     length = np.zeros(members.size, dtype=np.int64)
     length[~is_index] = _batch_lengths(plan, edges.to_global(members[~is_index]))
-    order = np.lexsort((members, -length, ~is_index, comp))
-    first_of_comp = np.ones(order.size, dtype=bool)
-    first_of_comp[1:] = comp[order][1:] != comp[order][:-1]
-    comps, keepers = comp[order][first_of_comp], members[order][first_of_comp]
-    return members, comp, keepers[np.searchsorted(comps, comp)]
+    return members[np.lexsort((members, -length, ~is_index))]
+
+
+def direct_removals(
+    plan: Plan, edges: NodeEdges, roots: np.ndarray, chunks: Iterator[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``removal: direct``: ``(removed, cluster root, keeper, members)`` nodes, where a document is removed
+    iff some edge links it to a document preferred over it, and its keeper is the most preferred
+    such neighbour (which may be removed in turn; following keepers always ends at a survivor,
+    since each step goes to a strictly preferred document)."""
+    members = cluster_members(roots)
+    by_preference = preference_order(plan, edges, members)
+    rank = np.empty(members.size, dtype=np.int64)
+    rank[np.searchsorted(members, by_preference)] = np.arange(members.size)
+    none = np.iinfo(np.int64).max
+    best = np.full(members.size, none, dtype=np.int64)  # best rank linked to each member
+    for u, v in chunks:
+        iu, iv = np.searchsorted(members, u), np.searchsorted(members, v)
+        ru, rv = rank[iu], rank[iv]
+        np.minimum.at(best, np.where(ru > rv, iu, iv), np.minimum(ru, rv))
+    loser = (best != none) & (members >= edges.index_nodes.size)
+    removed = members[loser]
+    return removed, roots[removed].astype(np.int64), by_preference[best[loser]], members
 
 
 def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
@@ -162,13 +202,17 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="curate-minhash-") as scratch:
         edges = load_edges(plan, scratch)
         roots, rounds = connected_components(edges.n_nodes, edges.chunks)
+        if plan.config.removal_rule == "direct":
+            removed_n, comp_n, keeper_n, members = direct_removals(plan, edges, roots, edges.chunks())
         edges.u = edges.v = np.empty(0, roots.dtype)  # release the memmaps before scratch goes
-    members, comp, keeper = choose_keepers(plan, edges, roots)
     k = edges.index_nodes.size
-    removed_mask = (members >= k) & (members != keeper)
-    removed = edges.to_global(members[removed_mask])
-    cluster_g = edges.to_global(comp[removed_mask])
-    keeper_g = edges.to_global(keeper[removed_mask])
+    if plan.config.removal_rule != "direct":
+        members, comp, keeper = choose_keepers(plan, edges, roots)
+        removed_mask = (members >= k) & (members != keeper)
+        removed_n, comp_n, keeper_n = members[removed_mask], comp[removed_mask], keeper[removed_mask]
+    removed = edges.to_global(removed_n)
+    cluster_g = edges.to_global(comp_n)
+    keeper_g = edges.to_global(keeper_n)
     maybe_fail(fault, "cluster")
 
     unique_keepers, keeper_index = np.unique(keeper_g, return_inverse=True)
@@ -204,7 +248,7 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     return commit(
         plan.layout.cluster_marker,
         {
-            "clusters": int(np.unique(comp[batch_members]).size),
+            "clusters": int(np.unique(roots[members[batch_members]]).size),
             "clustered_docs": int(batch_members.sum()),
             "removed": int(removed.size),
             "removed_matching_index": int((cluster_g < plan.n_index).sum()),

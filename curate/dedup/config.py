@@ -10,6 +10,8 @@ from typing import Literal
 import numpy as np
 
 KeepPolicy = Literal["first", "longest"]
+VerifyMethod = Literal["exact", "estimate"]
+RemovalRule = Literal["components", "direct"]
 
 
 def verify_min_equal(threshold: float, num_hashes: int) -> int:
@@ -37,10 +39,22 @@ class MinHashConfig:
     recipes can set it like any other parameter.
 
     ``verify_threshold`` (optional, off by default as in FineWeb) adds a verification stage: a
-    candidate pair (two documents sharing a band) is linked only if the fraction of equal values
-    among their full signatures (an unbiased estimate of their Jaccard) is >= this threshold.
-    It trims the S-curve's low tail (pairs at Jaccard 0.5-0.8 that share a band by chance) at the
-    cost of the estimate's own noise (standard deviation ~0.04 at Jaccard 0.8 with 112 hashes).
+    candidate pair (two documents sharing a band) is linked only if their Jaccard is >= this
+    threshold. It trims the S-curve's low tail (pairs at Jaccard 0.5-0.8 that share a band by
+    chance). ``verify_method`` says which Jaccard: ``exact`` (default) compares the two documents'
+    shingle-hash sets, which the per-shard pass then stores beside the signatures (8 bytes per
+    distinct shingle, about the size of the text); ``estimate`` compares their full signatures
+    (no extra files, but the estimate's own noise, standard deviation ~0.04 at Jaccard 0.8 with
+    112 hashes, costs precision or recall).
+
+    ``removal`` says which documents go. ``components`` (FineWeb/datatrove): every linked pair
+    is joined into connected components and one document per component stays, so a chain
+    A~B~C removes C even when C is not similar to the survivor A. ``direct``: a document goes
+    only if it is linked to a document preferred over it (earlier, or longer with ``keep:
+    longest``), so every removed document has a near-duplicate that ranks before it, and with
+    exact verification every such link is a real Jaccard >= ``verify_threshold``. Default
+    (``None``): ``direct`` with verification (its point is to remove only what passes it),
+    ``components`` without (faithful to FineWeb).
     """
 
     n_grams: int = 5
@@ -54,6 +68,8 @@ class MinHashConfig:
     records_per_partition: int = 4_000_000
     index_dir: str | None = None
     verify_threshold: float | None = None
+    verify_method: VerifyMethod = "exact"
+    removal: RemovalRule | None = None
 
     def __post_init__(self) -> None:
         if self.threshold is not None:
@@ -70,6 +86,10 @@ class MinHashConfig:
             raise ValueError(f"keep must be 'first' or 'longest', not {self.keep!r}")
         if self.verify_threshold is not None and not 0.0 < self.verify_threshold <= 1.0:
             raise ValueError(f"verify_threshold must be in (0, 1], not {self.verify_threshold}")
+        if self.verify_method not in ("exact", "estimate"):
+            raise ValueError(f"verify_method must be 'exact' or 'estimate', not {self.verify_method!r}")
+        if self.removal not in (None, "components", "direct"):
+            raise ValueError(f"removal must be 'components' or 'direct', not {self.removal!r}")
         if self.partitions is not None and (self.partitions < 1 or self.partitions & (self.partitions - 1)):
             raise ValueError(f"partitions must be a power of two, not {self.partitions}")
 
@@ -81,6 +101,18 @@ class MinHashConfig:
     @property
     def num_hashes(self) -> int:
         return self.bands * self.rows
+
+    @property
+    def stores_shingles(self) -> bool:
+        """Whether the per-shard pass must also store shingle sets (exact verification needs them)."""
+        return self.verify_threshold is not None and self.verify_method == "exact"
+
+    @property
+    def removal_rule(self) -> RemovalRule:
+        """``removal``, or its default: ``direct`` with verification, ``components`` without."""
+        if self.removal is not None:
+            return self.removal
+        return "direct" if self.verify_threshold is not None else "components"
 
     @property
     def s_curve_midpoint(self) -> float:
@@ -96,7 +128,8 @@ class MinHashConfig:
 
         Idealised MinHash: each of the ``bands * rows`` values agrees independently with
         probability ``jaccard``. Candidate = some band agrees on all its rows; verified = at least
-        ``verify_min_equal(verify_threshold, hashes)`` values agree. Without verification: the S-curve.
+        ``verify_min_equal(verify_threshold, hashes)`` values agree (``estimate``), or the pair's
+        Jaccard is >= ``verify_threshold`` (``exact``). Without verification: the S-curve.
         """
         return float(self.verified_probabilities(np.array([jaccard], dtype=np.float64))[0])
 
@@ -106,6 +139,8 @@ class MinHashConfig:
         candidate = 1.0 - (1.0 - s**self.rows) ** self.bands
         if self.verify_threshold is None:
             return candidate
+        if self.verify_method == "exact":  # the exact test passes exactly the pairs at or above it
+            return np.where(s >= self.verify_threshold, candidate, 0.0)
         n, r = self.num_hashes, self.rows
         need = verify_min_equal(self.verify_threshold, n)
         k = np.arange(n + 1)

@@ -7,7 +7,8 @@ for all pairs at once as a sparse product; nothing is sampled or estimated.
 Two levels are scored against "near-duplicate = Jaccard >= threshold":
 
 * pairs: a pair is *predicted* when its documents share at least one LSH band (a candidate)
-  and, with ``verify_threshold``, their signatures agree on at least that fraction of values;
+  and, with ``verify_threshold``, they pass it (exact Jaccard of the stored shingle sets, or
+  with ``verify_method="estimate"`` at least that fraction of equal signature values);
   this isolates MinHash+LSH(+verification) from clustering and follows
   :meth:`MinHashConfig.verified_probability` (the S-curve without verification);
 * documents: a document *should be removed* when some earlier document (global order) is a
@@ -20,9 +21,11 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from curate.dedup.bands import band_keys
 from curate.dedup.config import MinHashConfig, verify_min_equal
+from curate.dedup.shingles import jaccard
 from curate.dedup.signatures import shingle_hashes
 from curate.document import Document
 from curate.text.words import doc_simplified_words
@@ -143,14 +146,25 @@ def candidate_pairs(sigs: np.ndarray, short: np.ndarray, config: MinHashConfig) 
 
 
 def verified_pairs(
-    candidates: set[tuple[int, int]], sigs: np.ndarray, config: MinHashConfig
+    candidates: set[tuple[int, int]],
+    sigs: np.ndarray,
+    config: MinHashConfig,
+    sets: pa.Array | None = None,
 ) -> set[tuple[int, int]]:
-    """The candidates whose signatures agree on >= ``verify_threshold`` of their values (all without it)."""
+    """The candidates that pass ``verify_threshold`` (all without it): by exact Jaccard of ``sets``
+    (shingle sets, one per document) or by the fraction of equal signature values (``estimate``).
+    """
     if config.verify_threshold is None or not candidates:
         return candidates
     pairs = np.array(sorted(candidates), dtype=np.int64)
-    equal = np.count_nonzero(sigs[pairs[:, 0]] == sigs[pairs[:, 1]], axis=1)
-    keep = equal >= verify_min_equal(config.verify_threshold, sigs.shape[1])
+    if config.verify_method == "exact":
+        if sets is None:
+            raise ValueError("exact verification needs the documents' shingle sets")
+        jac = jaccard(sets.take(pa.array(pairs[:, 0])), sets.take(pa.array(pairs[:, 1])))
+        keep = jac >= config.verify_threshold
+    else:
+        equal = np.count_nonzero(sigs[pairs[:, 0]] == sigs[pairs[:, 1]], axis=1)
+        keep = equal >= verify_min_equal(config.verify_threshold, sigs.shape[1])
     return set(map(tuple, pairs[keep].tolist()))
 
 
@@ -230,7 +244,8 @@ class QualityReport:
 
     def lines(self) -> list[str]:
         c = self.config
-        verify = "" if c.verify_threshold is None else f" + verify >= {c.verify_threshold}"
+        verify = "" if c.verify_threshold is None else f" + verify ({c.verify_method}) >= {c.verify_threshold}"
+        verify += f", removal {c.removal_rule}"
         out = [
             f"config {c.bands}x{c.rows}{verify} (S-curve midpoint ~{c.s_curve_midpoint:.3f}), "
             f"{self.docs} docs, truth: Jaccard >= {self.threshold}",
@@ -287,10 +302,15 @@ def evaluate_dedup(
     sig_parts = [read_signatures(layout.sig(sid)) for sid in shard_ids]
     sigs = np.concatenate([s for s, _ in sig_parts])
     short = np.concatenate([s for _, s in sig_parts])
+    sets = (  # as the per-shard pass stored them: the test reads what the pipeline compares
+        pa.concat_arrays([read_parquet(layout.shingles(sid)).column("shingles").combine_chunks() for sid in shard_ids])
+        if config.stores_shingles
+        else None
+    )
 
     i, j, jac = truth_pairs if truth_pairs is not None else corpus_truth(corpus, config.n_grams, margin_low)
     lsh = candidate_pairs(sigs, short, config)
-    candidates = verified_pairs(lsh, sigs, config)
+    candidates = verified_pairs(lsh, sigs, config, sets)
     truth = pair_truth(i, j, jac, threshold)
     gray = {
         (a, b)

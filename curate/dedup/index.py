@@ -7,7 +7,9 @@ Layout of ``index_dir``::
     p<part>/<run>.parquet          (key, doc) band keys of the run's kept documents, doc = run-local number
     ids/<run>.parquet              document ids of the run, row = run-local number
     sigs/<run>.parquet             signatures of the run, row = run-local number (only written by
-                                   runs with ``verify_threshold``: later verified runs read them)
+                                   runs with ``verify_method="estimate"``: later such runs read them)
+    shingles/<run>.parquet         shingle sets of the run, row = run-local number (only written by
+                                   runs with ``verify_method="exact"``, the default verification)
 
 A run appends its files and then commits by rewriting the manifest atomically; files of a run
 not in the manifest are ignored. One writer at a time: two runs committing at once may lose
@@ -16,6 +18,7 @@ one manifest entry.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -41,24 +44,28 @@ def ids_path(index_dir: str, run_name: str) -> str:
     return join(index_dir, "ids", f"{run_name}.parquet")
 
 
-def index_signatures_path(index_dir: str, run_name: str) -> str:
-    return join(index_dir, "sigs", f"{run_name}.parquet")
+def index_payload_path(index_dir: str, run_name: str, column: str) -> str:
+    """Where a run keeps what verification compares: ``sig`` (signatures) or ``shingles`` (sets)."""
+    folder = {"sig": "sigs", "shingles": "shingles"}[column]
+    return join(index_dir, folder, f"{run_name}.parquet")
 
 
-def _write_index_signatures(plan: Plan) -> None:
-    """Copy the batch's signature column, shard after shard, one row group at a time."""
+def _write_index_payloads(plan: Plan, column: str) -> None:
+    """Copy the batch's verification payloads (``sig`` or ``shingles``), shard after shard, a row group at a time."""
     assert plan.index_dir is not None
-    schema = pa.schema([("sig", pa.binary(8 * plan.config.num_hashes))])
-    with (
-        atomic_open(index_signatures_path(plan.index_dir, plan.run_name), "wb") as out,
-        pq.ParquetWriter(out, schema, compression="zstd") as w,
-    ):
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(atomic_open(index_payload_path(plan.index_dir, plan.run_name, column), "wb"))
+        w: pq.ParquetWriter | None = None
         for sid in plan.shard_ids:
-            fs, p = filesystem(plan.step.sig(sid))
+            src = plan.step.shingles(sid) if column == "shingles" else plan.step.sig(sid)
+            fs, p = filesystem(src)
             with fs.open(p, "rb") as f:
                 pf = pq.ParquetFile(f)
+                if w is None:
+                    schema = pa.schema([pf.schema_arrow.field(column)])
+                    w = stack.enter_context(pq.ParquetWriter(out, schema, compression="zstd", use_dictionary=False))
                 for g in range(pf.metadata.num_row_groups):
-                    w.write_table(pf.read_row_group(g, columns=["sig"]))
+                    w.write_table(pf.read_row_group(g, columns=[column]))
 
 
 def read_manifest(index_dir: str) -> dict[str, Any] | None:
@@ -166,7 +173,7 @@ def commit_run(plan: Plan) -> dict[str, Any]:
             for sid in plan.shard_ids:
                 w.write_table(read_parquet(plan.step.sig(sid), columns=["id"]))
         if plan.verify:
-            _write_index_signatures(plan)
+            _write_index_payloads(plan, "shingles" if plan.config.verify_method == "exact" else "sig")
         workdir_run = plan.run_name.rsplit(".", 1)[0]
         superseded = [r for r in manifest["runs"] if is_own_run(r["name"], workdir_run)]
         manifest["runs"] = [r for r in manifest["runs"] if not is_own_run(r["name"], workdir_run)]
@@ -180,7 +187,8 @@ def commit_run(plan: Plan) -> dict[str, Any]:
 
 
 def _remove_run_files(index_dir: str, run_name: str, bits: int) -> None:
-    run_files = [ids_path(index_dir, run_name), index_signatures_path(index_dir, run_name)]
+    run_files = [ids_path(index_dir, run_name)]
+    run_files += [index_payload_path(index_dir, run_name, c) for c in ("sig", "shingles")]
     for path in run_files + [part_path(index_dir, p, run_name) for p in range(1 << bits)]:
         fs, local = filesystem(path)
         if fs.exists(local):

@@ -1,7 +1,8 @@
 """Where each MinHash stage keeps its files, and the Parquet/marker helpers they share.
 
 With ``verify_threshold`` the pairs stage writes ``candidates/`` (split by the shard of the
-smaller document) instead of ``edges/``, and the two verification stages write ``verify/``.
+smaller document) instead of ``edges/``, and the two verification stages write ``verify/``;
+with exact verification the per-shard pass also writes ``shingles/`` beside ``sigs/``.
 
 Every output is written atomically and then confirmed by a small JSON marker; a stage whose
 marker exists is skipped on rerun (object stores have no atomic rename, so markers are the
@@ -34,6 +35,10 @@ class StepLayout:
 
     def sig(self, shard_id: str) -> str:
         return join(self.root, "sigs", f"{safe_name(shard_id)}.parquet")
+
+    def shingles(self, shard_id: str) -> str:
+        """Shingle sets, row = position (only with exact verification); committed by the sig marker."""
+        return join(self.root, "shingles", f"{safe_name(shard_id)}.parquet")
 
     def sig_marker(self, shard_id: str) -> str:
         return join(self.root, "sigs", f"{safe_name(shard_id)}.json")

@@ -117,6 +117,11 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
                 f"signatures of shard {sid!r} were made with other settings (n_grams/hashes/seed); "
                 "delete them to recompute"
             )
+        if config.stores_shingles and "shingles" not in info:
+            raise ValueError(
+                f"signatures of shard {sid!r} were made without shingle sets, which "
+                "verify_method='exact' needs; delete them to recompute, or use verify_method='estimate'"
+            )
         docs.append(int(info["n_docs"]))
         digests.append(info.get("digest"))
         short += int(info["n_short"])
@@ -143,6 +148,9 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
     }
     if config.verify_threshold is not None:  # only then: unverified plans keep their ids
         fields["verify_threshold"] = config.verify_threshold
+        fields["verify_method"] = config.verify_method
+    if config.removal_rule != "components":  # only then: FineWeb-rule plans keep their ids
+        fields["removal"] = config.removal_rule
     key = json.dumps(fields)
     plan = Plan(
         step_root=step_root,

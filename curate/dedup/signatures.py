@@ -24,6 +24,7 @@ from curate.blocks import Block, Docs
 from curate.context import ShardContext
 from curate.dedup.config import MinHashConfig
 from curate.dedup.layout import StepLayout, commit, read_parquet
+from curate.dedup.shingles import ShingleSetWriter
 from curate.document import Document
 from curate.stats import BlockStats
 from curate.storage import atomic_open, filesystem
@@ -143,12 +144,20 @@ class SignatureWriter:
     and permuted together, so memory is bounded whatever the shard or document size.
 
     Rows keep the shard's document order (row number = position), short documents included, so a
-    global document number is simply ``shard offset + row``.
+    global document number is simply ``shard offset + row``. With ``config.stores_shingles``
+    (exact verification) the shingle sets go to ``shingles_path`` too, from the same hashes.
     """
 
     def __init__(
-        self, path: str, config: MinHashConfig, batch_size: int = 1024, row_group_rows: int = 16384
+        self,
+        path: str,
+        config: MinHashConfig,
+        batch_size: int = 1024,
+        row_group_rows: int = 16384,
+        shingles_path: str | None = None,
     ) -> None:
+        if config.stores_shingles and shingles_path is None:
+            raise ValueError("verify_method='exact' stores shingle sets: give shingles_path")
         self.config = config
         self.batch_size = batch_size
         self.row_group_rows = row_group_rows
@@ -159,6 +168,7 @@ class SignatureWriter:
         self._stack = contextlib.ExitStack()
         self._file = self._stack.enter_context(atomic_open(path, "wb"))
         self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
+        self._sets = ShingleSetWriter(shingles_path) if config.stores_shingles and shingles_path else None
         self._ids: list[str] = []
         self._lengths: list[int] = []
         self._shingles: list[np.ndarray] = []
@@ -168,10 +178,14 @@ class SignatureWriter:
         self.n_short = 0
 
     def add(self, doc_id: str, words: list[str], length: int) -> None:
+        self.add_shingles(doc_id, shingle_hashes(words, self.config.n_grams), length)
+
+    def add_shingles(self, doc_id: str, shingles: np.ndarray, length: int) -> None:
+        """A document given by its shingle hashes (uint64, repeats allowed): benchmarks feed synthetic ones."""
         self._ids.append(doc_id)
         self._lengths.append(length)
-        self._shingles.append(shingle_hashes(words, self.config.n_grams))
-        self._shingle_count += self._shingles[-1].size
+        self._shingles.append(shingles)
+        self._shingle_count += shingles.size
         if len(self._ids) >= self.batch_size or self._shingle_count >= _MAX_BATCH_SHINGLES:
             self._flush()
 
@@ -193,6 +207,8 @@ class SignatureWriter:
             )
             self._digest.update(np.ascontiguousarray(sigs).tobytes())
             self._digest.update("\x00".join(self._ids).encode())
+            if self._sets is not None:
+                self._sets.add(self._shingles)
             self._pending.append(table)
             self._pending_rows += table.num_rows
             self.n_docs += table.num_rows
@@ -208,6 +224,8 @@ class SignatureWriter:
     def close(self) -> dict[str, Any]:
         """Commit the file; returns the counts its marker records."""
         self._flush(final=True)
+        if self._sets is not None:  # before the signatures: their marker is what says both are there
+            self._sets.close()
         self._writer.close()
         self._stack.close()
         return {
@@ -216,10 +234,13 @@ class SignatureWriter:
             "num_hashes": self.config.num_hashes,
             "fingerprint": self.config.signature_fingerprint(),
             "digest": self._digest.hexdigest(),
+            **({"shingles": self._sets.n_shingles} if self._sets is not None else {}),
         }
 
     def abort(self) -> None:
         """Drop the partial file (the temporary is removed, nothing is committed)."""
+        if self._sets is not None:
+            self._sets.abort()
         with contextlib.suppress(Exception):
             self._writer.close()
         with contextlib.suppress(RuntimeError):
@@ -230,7 +251,7 @@ def write_shard_signatures(
     layout: StepLayout, shard_id: str, docs: Docs, config: MinHashConfig
 ) -> dict[str, Any]:
     """Signatures of ``docs`` to ``layout.sig(shard_id)`` plus its marker (used by the CLI and benchmarks)."""
-    writer = SignatureWriter(layout.sig(shard_id), config)
+    writer = SignatureWriter(layout.sig(shard_id), config, shingles_path=layout.shingles(shard_id))
     try:
         for doc in docs:
             writer.add_document(doc)
@@ -275,7 +296,7 @@ class SignatureCollector(Block):
             raise RuntimeError("minhash_signatures needs a shard context: run it inside a Pipeline")
         layout = StepLayout(self._ctx.step_dir(self.step_name))
         shard_id = self._ctx.shard_id
-        writer = SignatureWriter(layout.sig(shard_id), self.config)
+        writer = SignatureWriter(layout.sig(shard_id), self.config, shingles_path=layout.shingles(shard_id))
         try:
             for doc in docs:
                 writer.add_document(doc)

@@ -7,7 +7,8 @@ so a rerun skips what is done:
 1. ``bands``   (one task per shard):     band keys, partitioned by key on disk;
 2. ``pairs``   (one task per partition): sort keys, emit candidate edges;
    (optional, ``verify_threshold``) ``verify_fetch`` (one task per signature source) and
-   ``verify`` (one task per shard): keep the edges whose signatures agree enough
+   ``verify`` (one task per shard): keep the edges whose Jaccard (exact, or estimated from the
+   signatures) is high enough
    (:mod:`curate.dedup.verify`);
 3. ``cluster`` (one task):               connected components, survivors, per-shard removal lists;
 4. ``index``   (one task per partition + a commit, only with ``index_dir``): append survivors' keys.
@@ -124,6 +125,7 @@ def run_global_stages(
         **(
             {
                 "verify_threshold": config.verify_threshold,
+                "verify_method": config.verify_method,
                 "verify_checked": sum(int(v["candidates"]) for v in verified),
                 "verified_edges": sum(int(v["edges"]) for v in verified),
                 "rejected_edges": sum(int(v["rejected"]) for v in verified),
@@ -143,7 +145,8 @@ class MinHashDedup(GlobalStep):
 
     ``index_dir`` (or ``config.index_dir``) keeps band keys across runs: each run is deduplicated
     against all earlier ones, whose documents always win. ``config.verify_threshold`` (off by
-    default) keeps only candidate pairs whose signatures agree enough. ``fault`` injects a failure
+    default) keeps only candidate pairs whose Jaccard passes it (``verify_method``: exact, from
+    shingle sets the per-shard pass stores, or estimated from the signatures). ``fault`` injects a failure
     (``"pairs"``, ``"cluster"``, ``"pairs:3"``...) for resumability tests only.
     """
 

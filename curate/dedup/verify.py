@@ -1,27 +1,34 @@
 """Optional candidate verification (``verify_threshold``): keep a candidate edge only if the two
-documents' full signatures agree on at least that fraction of their values.
+documents' Jaccard is at least that threshold.
 
-Two sharing a band is LSH's test; the fraction of equal values among all ``bands * rows``
-hashes is MinHash's unbiased estimate of their Jaccard, so verification cuts the S-curve's low
-tail (pairs at Jaccard 0.5-0.8 that share one band by chance). FineWeb/datatrove do not do this;
-it is off by default.
+Two sharing a band is LSH's test, which also passes pairs at Jaccard 0.5-0.8 by chance (the
+S-curve's low tail). Verification checks each candidate once more, by ``verify_method``:
 
-Signatures live per shard (row = position) and are never all in one task's memory. An edge
-needs the signatures of both ends, which are in two arbitrary shards, so verification is a
-two-step shuffle, each step one task per shard and committed by markers like every other stage:
+* ``exact`` (default): the Jaccard of the two documents' shingle-hash sets, stored beside the
+  signatures by the per-shard pass (:mod:`curate.dedup.shingles`); the decision is exact;
+* ``estimate``: the fraction of equal values among their full signatures, MinHash's unbiased
+  estimate (no extra files; its noise, ~0.04 at 0.8 with 112 hashes, costs precision or recall).
 
-1. ``fetch``  (one task per signature source: each index run with stored signatures, each shard):
-   read the candidates whose *smaller* document is in this source (the pairs stage wrote them
-   split that way; a pair found in several partitions is kept once), read only the row groups of the source's signature file that hold those
-   documents, and write the candidates again split by the shard of their *larger* document,
-   each with the smaller end's signature (stored once per distinct document and file);
+FineWeb/datatrove do not verify; it is off by default.
+
+Per-document data (a signature or a shingle set: the *payload*) lives per shard (row = position)
+and is never all in one task's memory. An edge needs the payloads of both ends, which are in two
+arbitrary shards, so verification is a two-step shuffle, each step one task per shard and
+committed by markers like every other stage:
+
+1. ``fetch``  (one task per source: each index run with stored payloads, each shard): read the
+   candidates whose *smaller* document is in this source (the pairs stage wrote them split that
+   way; a pair found in several partitions is kept once), read only the row groups of the
+   source's payload file that hold those documents, and write the candidates again split by the
+   shard of their *larger* document, each with the smaller end's payload (stored once per
+   distinct document and target shard);
 2. ``verify`` (one task per shard): read the candidates into this shard, read only the row
-   groups holding their larger ends, count equal values, keep those with enough.
+   groups holding their larger ends, compare, keep those that pass.
 
-Each shard's signatures are read at most twice (row groups without a needed document are
-skipped); the shuffle carries one signature per distinct (smaller document, target shard).
-Edges to an index run stored without signatures (written by a run without verification) cannot
-be verified: they are kept, and counted as ``unverified``.
+Each shard's payloads are read at most twice (row groups without a needed document are
+skipped). Edges to an index run stored without payloads of this method (written by a run
+without verification, or with the other method) cannot be verified: they are kept, and counted
+as ``unverified``.
 """
 
 from __future__ import annotations
@@ -30,56 +37,54 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from curate.dedup.config import verify_min_equal
-from curate.dedup.index import index_signatures_path
+from curate.dedup.config import MinHashConfig, verify_min_equal
+from curate.dedup.index import index_payload_path
 from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
 from curate.dedup.pairs import edge_table, unique_edges
 from curate.dedup.plan import Plan
+from curate.dedup.shingles import jaccard, read_rows
 from curate.dedup.signatures import signature_matrix
-from curate.storage import exists, filesystem
+from curate.storage import exists
 
-_COMPARE_ROWS = 16384  # edges compared at once: 2 x 16k x 112 x 8 B = 29 MB of gathered signatures
-
-
-def fetched_schema(num_hashes: int) -> pa.Schema:
-    # ``sig`` is set on the first edge of each run of equal ``u`` (rows are sorted by u), null after
-    return pa.schema([("u", pa.int64()), ("v", pa.int64()), ("sig", pa.binary(8 * num_hashes))])
+# edges compared at once: 2 x 16k x 112 x 8 B = 29 MB of gathered signatures; shingle sets are
+# ~10x larger (8 B per distinct shingle), so fewer of them
+_COMPARE_ROWS = {"estimate": 16384, "exact": 1024}
 
 
-def read_signature_rows(path: str, rows: np.ndarray, num_hashes: int) -> np.ndarray:
-    """Signatures of the given rows (sorted, unique) of a signature file, shape ``(len(rows), num_hashes)``.
-
-    Only row groups holding at least one wanted row are read and decoded, one at a time.
-    """
-    out = np.empty((rows.size, num_hashes), dtype=np.uint64)
-    if rows.size == 0:
-        return out
-    fs, p = filesystem(path)
-    with fs.open(p, "rb") as f:
-        pf = pq.ParquetFile(f)
-        at = 0
-        for g in range(pf.metadata.num_row_groups):
-            n = pf.metadata.row_group(g).num_rows
-            lo, hi = np.searchsorted(rows, [at, at + n])
-            if hi > lo:
-                sig = signature_matrix(pf.read_row_group(g, columns=["sig"]).column("sig"))
-                out[lo:hi] = sig[rows[lo:hi] - at]
-            at += n
-        if at <= int(rows[-1]):
-            raise ValueError(f"{path} has {at} rows, row {int(rows[-1])} was asked for")
-    return out
+def payload_column(config: MinHashConfig) -> str:
+    """The column of a source's file holding what ``config.verify_method`` compares."""
+    return "shingles" if config.verify_method == "exact" else "sig"
 
 
-def source_signatures(plan: Plan, source: int) -> str | None:
-    """The signature file of a source (row = document's number within the source), or None."""
+def payload_type(config: MinHashConfig) -> pa.DataType:
+    return pa.large_binary() if config.verify_method == "exact" else pa.binary(8 * config.num_hashes)
+
+
+def fetched_schema(config: MinHashConfig) -> pa.Schema:
+    # ``payload`` is set on the first edge of each run of equal ``u`` (rows are sorted by u), null after
+    return pa.schema([("u", pa.int64()), ("v", pa.int64()), ("payload", payload_type(config))])
+
+
+def source_payloads(plan: Plan, source: int) -> str | None:
+    """The payload file of a source (row = document's number within the source), or None."""
     runs = len(plan.index_runs)
+    exact = plan.config.verify_method == "exact"
     if source >= runs:
-        return plan.step.sig(plan.shard_ids[source - runs])
+        sid = plan.shard_ids[source - runs]
+        return plan.step.shingles(sid) if exact else plan.step.sig(sid)
     assert plan.index_dir is not None
-    path = index_signatures_path(plan.index_dir, plan.index_runs[source].name)
+    path = index_payload_path(plan.index_dir, plan.index_runs[source].name, payload_column(plan.config))
     return path if exists(path) else None
+
+
+def passes(config: MinHashConfig, a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Which pairs ``(a[k], b[k])`` of payloads pass ``verify_threshold``."""
+    assert config.verify_threshold is not None
+    if config.verify_method == "exact":
+        return jaccard(a, b) >= config.verify_threshold
+    need = verify_min_equal(config.verify_threshold, config.num_hashes)
+    return equal_counts(signature_matrix(a), signature_matrix(b)) >= need
 
 
 def first_shard(plan: Plan, source: int) -> int:
@@ -92,42 +97,36 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
     done = marker(plan.layout.fetched_marker(source))
     if done is not None:
         return {**done, "skipped": True}
-    num_hashes = plan.config.num_hashes
-    schema = fetched_schema(num_hashes)
+    column = payload_column(plan.config)
+    schema = fetched_schema(plan.config)
     parts = [read_parquet(plan.layout.candidates(p, source)) for p in range(plan.partitions)]
     u = np.concatenate([t.column("u").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
     v = np.concatenate([t.column("v").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
     u, v = unique_edges(u, v)  # a pair sharing bands in several partitions is checked once
-    path = source_signatures(plan, source)
+    path = source_payloads(plan, source)
     target = plan.shard_of(v)
     order = np.lexsort((v, u, target))
     u, v, target = u[order], v[order], target[order]
     bounds = np.searchsorted(target, np.arange(len(plan.shard_ids) + 1))
     offset = int(plan.source_offsets[source])
     docs = np.unique(u)
-    sigs = read_signature_rows(path, docs - offset, num_hashes) if path is not None else None
+    payloads = read_rows(path, column, docs - offset) if path is not None else None
     for shard in range(first_shard(plan, source), len(plan.shard_ids)):
         su, sv = u[bounds[shard] : bounds[shard + 1]], v[bounds[shard] : bounds[shard + 1]]
         first = np.ones(su.size, dtype=bool)
         first[1:] = su[1:] != su[:-1]
-        if sigs is not None and su.size:
-            dense = pa.FixedSizeBinaryArray.from_buffers(
-                pa.binary(8 * num_hashes),
-                int(first.sum()),
-                [None, pa.py_buffer(np.ascontiguousarray(sigs[np.searchsorted(docs, su[first])], "<u8"))],
-            )
+        if payloads is not None and su.size:
+            dense = payloads.take(pa.array(np.searchsorted(docs, su[first])))
             index = np.where(first, np.cumsum(first) - 1, -1)
-            sig_col = dense.take(pa.array(index, mask=~first))
+            col = dense.take(pa.array(index, mask=~first))
         else:
-            sig_col = pa.nulls(su.size, pa.binary(8 * num_hashes))
-        table = pa.Table.from_arrays(
-            [pa.array(su, pa.int64()), pa.array(sv, pa.int64()), sig_col], schema=schema
-        )
+            col = pa.nulls(su.size, schema.field("payload").type)
+        table = pa.Table.from_arrays([pa.array(su, pa.int64()), pa.array(sv, pa.int64()), col], schema=schema)
         write_parquet(plan.layout.fetched(source, shard), table)
     maybe_fail(fault, "verify_fetch", source)
     return commit(
         plan.layout.fetched_marker(source),
-        {"edges": int(u.size), "docs": int(docs.size), "signatures": path is not None},
+        {"edges": int(u.size), "docs": int(docs.size), "payloads": path is not None},
     )
 
 
@@ -142,14 +141,12 @@ def verify_task(plan: Plan, shard: int, fault: str | None = None) -> dict[str, A
     if done is not None:
         return {**done, "skipped": True}
     cfg = plan.config
-    assert cfg.verify_threshold is not None
-    need = verify_min_equal(cfg.verify_threshold, cfg.num_hashes)
     sources = range(len(plan.index_runs) + shard + 1)  # index runs, then shards up to this one
     paths = {k: plan.layout.fetched(k, shard) for k in sources}
     v_all = [read_parquet(p, columns=["v"]).column("v").to_numpy() for p in paths.values()]
     docs = np.unique(np.concatenate(v_all)) if v_all else np.empty(0, np.int64)
     offset = plan.shard_offsets[shard]
-    v_sigs = read_signature_rows(plan.step.sig(plan.shard_ids[shard]), docs - offset, cfg.num_hashes)
+    v_payloads = read_rows(source_payloads(plan, len(plan.index_runs) + shard), payload_column(cfg), docs - offset)
     keep_u, keep_v = [], []
     candidates = rejected = unverified = 0
     for k, path in paths.items():
@@ -158,20 +155,21 @@ def verify_task(plan: Plan, shard: int, fault: str | None = None) -> dict[str, A
             continue
         u, v = t.column("u").to_numpy(), t.column("v").to_numpy()
         candidates += u.size
-        if not marker(plan.layout.fetched_marker(k))["signatures"]:  # kept as LSH found them
+        if not marker(plan.layout.fetched_marker(k))["payloads"]:  # kept as LSH found them
             unverified += u.size
             keep_u.append(u)
             keep_v.append(v)
             continue
-        sig = t.column("sig").combine_chunks()
-        first = sig.is_valid().to_numpy(zero_copy_only=False)
-        u_sigs = signature_matrix(sig.drop_null())
+        col = t.column("payload").combine_chunks()
+        first = col.is_valid().to_numpy(zero_copy_only=False)
+        u_payloads = col.drop_null()
         u_row = np.cumsum(first) - 1
         v_row = np.searchsorted(docs, v)
         keep = np.empty(u.size, dtype=bool)
-        for c in range(0, u.size, _COMPARE_ROWS):
-            sl = slice(c, c + _COMPARE_ROWS)
-            keep[sl] = equal_counts(u_sigs[u_row[sl]], v_sigs[v_row[sl]]) >= need
+        step = _COMPARE_ROWS[cfg.verify_method]
+        for c in range(0, u.size, step):
+            sl = slice(c, c + step)
+            keep[sl] = passes(cfg, u_payloads.take(pa.array(u_row[sl])), v_payloads.take(pa.array(v_row[sl])))
         rejected += int(u.size - keep.sum())
         keep_u.append(u[keep])
         keep_v.append(v[keep])
