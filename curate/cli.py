@@ -12,6 +12,7 @@ import logging
 import sys
 from typing import Any
 
+from curate.commands.options import add_pipeline_options
 from curate.lock import LockedError
 from curate.readers.inputs import InputError
 
@@ -30,23 +31,8 @@ def _add_run(sub: Any) -> None:
         "inputs", nargs="+", metavar="INPUT", help="paths, globs, s3://, https://, or warc.paths(.gz) lists"
     )
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
-    p.add_argument(
-        "--recipe", default="fineweb", help="built-in name (see `curate recipes`) or a .yaml/.py file"
-    )
-    p.add_argument("--tokenizer", help="local tokenizer.json or hub name (default: the recipe's, gpt2)")
-    p.add_argument(
-        "--eos", action="store_true", help="append the tokenizer's end-of-text token to each document"
-    )
-    p.add_argument("--extractor", choices=["trafilatura", "resiliparse"])
-    p.add_argument("--extract-timeout", type=float, help="seconds per page before it is skipped (default 1)")
-    p.add_argument(
-        "--languages", nargs="+", help="languages to keep (default: en); 'all' keeps every language"
-    )
-    p.add_argument("--language-threshold", type=float)
-    p.add_argument("--language-model", help="fastText LID model (lid.176.bin, lid.176.ftz, ...)")
-    p.add_argument("--pii-ner-model", help="spaCy model name for optional PERSON/LOCATION detection")
+    add_pipeline_options(p)
     p.add_argument("--dedup-index", metavar="DIR", help="persistent MinHash index: dedup against every earlier run")
-    p.add_argument("--skip", default="", help="comma-separated block names to leave out (as in the funnel)")
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument(
         "--ray",
@@ -68,7 +54,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if languages and [x.lower() for x in languages] == ["all"]:
         languages = ()  # empty: keep any language scoring above the threshold
     return {
-        "extract": {"extractor": args.extractor, "timeout_seconds": args.extract_timeout},
+        "extract": {
+            "extractor": args.extractor,
+            "timeout_seconds": args.extract_timeout,
+            "timeout_clock": args.extract_timeout_clock,
+        },
         "language": {
             "languages": languages,
             "threshold": args.language_threshold,

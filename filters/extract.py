@@ -15,7 +15,7 @@ from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from curate.blocks import Mapper
 from curate.document import Document
-from curate.timeout import TimeLimitExceeded, time_limit
+from curate.timeout import Clock, TimeLimitExceeded, time_limit
 
 Extractor = Literal["trafilatura", "resiliparse"]
 
@@ -26,6 +26,8 @@ class ExtractConfig:
 
     extractor: Extractor = "trafilatura"
     timeout_seconds: float | None = 1.0
+    # "wall" (as datatrove) or "cpu": CPU seconds, so a busy machine does not turn slow pages into drops
+    timeout_clock: Clock = "wall"
     favour_precision: bool = True
     include_comments: bool = False
     deduplicate: bool = True
@@ -42,6 +44,8 @@ class Extract(Mapper):
         self.config = config or ExtractConfig()
         if self.config.extractor not in ("trafilatura", "resiliparse"):
             raise ValueError(f"extractor must be 'trafilatura' or 'resiliparse', not {self.config.extractor!r}")
+        if self.config.timeout_clock not in ("wall", "cpu"):
+            raise ValueError(f"timeout_clock must be 'wall' or 'cpu', not {self.config.timeout_clock!r}")
 
     def setup(self) -> None:
         import logging
@@ -57,7 +61,7 @@ class Extract(Mapper):
         if html is None or _bad_chars(html) > self.config.max_bad_char_fraction * max(len(html), 1):
             return "bad_encoding"
         try:
-            with time_limit(self.config.timeout_seconds):
+            with time_limit(self.config.timeout_seconds, self.config.timeout_clock):
                 text = self._extract(html)
         except TimeLimitExceeded:
             return "extraction_timeout"

@@ -167,7 +167,7 @@ def test_global_steps_are_flagged_and_left_out_of_the_projection(
 
 
 def test_estimate_takes_every_pipeline_option_of_run() -> None:
-    """Drift guard while the options are defined twice (see ``add_recipe_options``)."""
+    """Both parsers share ``curate.commands.options``; this guards options added to one side only."""
     from curate.cli import _add_run
 
     run_parser = argparse.ArgumentParser()

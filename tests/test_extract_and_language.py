@@ -50,6 +50,32 @@ def test_a_hanging_extractor_is_interrupted_without_a_process_per_page() -> None
     assert [d.id for d in out] == ["0", "2"] and stats.dropped == {"extraction_timeout": 1}
 
 
+def test_cpu_clock_counts_computing_not_waiting() -> None:
+    """``timeout_clock="cpu"``: a page that waits (as on a busy machine) is not dropped; a page
+    that computes past the limit is, and the shard goes on."""
+
+    class SlowOrBusy(Extract):
+        def _extract(self, html: str) -> str | None:
+            if "wait" in html:
+                time.sleep(0.6)  # wall time passes, CPU time does not
+            if "spin" in html:
+                end = time.process_time() + 30
+                while time.process_time() < end:
+                    pass
+            return "fine text"
+
+    docs = [Document(id=str(i), html=f"<html>{w}</html>".encode()) for i, w in enumerate(["ok", "wait", "spin", "ok"])]
+    t0 = time.perf_counter()
+    out, stats = run_block(SlowOrBusy(ExtractConfig(timeout_seconds=0.3, timeout_clock="cpu")), docs)
+    assert time.perf_counter() - t0 < 10
+    assert [d.id for d in out] == ["0", "1", "3"] and stats.dropped == {"extraction_timeout": 1}
+    docs = [Document(id="1", html=b"<html>wait</html>")]
+    out, stats = run_block(SlowOrBusy(ExtractConfig(timeout_seconds=0.3)), docs)  # wall clock: dropped
+    assert out == [] and stats.dropped == {"extraction_timeout": 1}
+    with pytest.raises(ValueError, match="timeout_clock"):
+        Extract(ExtractConfig(timeout_clock="gpu"))  # type: ignore[arg-type]
+
+
 def test_encodings() -> None:
     text = "Grüße aus Köln – café"
     assert decode_html(text.encode("cp1252"), "windows-1252") == text

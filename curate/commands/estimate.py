@@ -36,6 +36,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from curate.commands.options import add_pipeline_options
 from curate.document import Document
 from curate.pipeline import Layout
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, Shard, expand_inputs
@@ -463,21 +464,8 @@ def _size(n: float) -> str:
 
 
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
-    """The options of ``curate run`` that decide the pipeline (same names, types and help).
-
-    Kept here until ``curate.cli`` exports one shared definition for ``run`` and ``estimate``;
-    ``tests/test_estimate.py`` checks that every pipeline option of ``run`` exists here too.
-    """
-    p.add_argument("--recipe", default="fineweb", help="built-in name (see `curate recipes`) or a .yaml/.py file")
-    p.add_argument("--tokenizer", help="local tokenizer.json or hub name (default: the recipe's, gpt2)")
-    p.add_argument("--eos", action="store_true", help="append the tokenizer's end-of-text token to each document")
-    p.add_argument("--extractor", choices=["trafilatura", "resiliparse"])
-    p.add_argument("--extract-timeout", type=float, help="seconds per page before it is skipped (default 1)")
-    p.add_argument("--languages", nargs="+", help="languages to keep (default: en); 'all' keeps every language")
-    p.add_argument("--language-threshold", type=float)
-    p.add_argument("--language-model", help="fastText LID model (lid.176.bin, lid.176.ftz, ...)")
-    p.add_argument("--pii-ner-model", help="spaCy model name for optional PERSON/LOCATION detection")
-    p.add_argument("--skip", default="", help="comma-separated block names to leave out (as in the funnel)")
+    """The options of ``curate run`` that decide the pipeline (shared definition), plus workers."""
+    add_pipeline_options(p)
     p.add_argument("--workers", type=int, help="worker processes (default: 1, in this process)")
 
 
