@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from curate.manifest import check_compatible, record_run
 from curate.pipeline import Layout, Pipeline, run_shard_pass
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, Shard, expand_inputs
 from curate.stats import BlockStats
-from curate.storage import exists, read_json, remove_stale_temporaries, write_json
+from curate.storage import exists, file_names, iter_json, read_json, remove_stale_temporaries, write_json
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ def run_pipeline(
     with RunLock(outdir):
         manifest = check_compatible(outdir, pipeline)
         result = _run_locked(pipeline, shards, outdir, executor, progress)
-        states = {s.id: {"input": s.path, "state": "done"} for s in shards if exists(Layout(outdir).marker(s.id))}
+        done = _committed(Layout(outdir), None)
+        states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
         for f in result.failed:
             states[f["shard"]] = {"input": f["input"], "state": "failed", "error": (f["error"] or "")[-2000:]}
         run = {
@@ -100,7 +102,8 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
         remove_stale_temporaries(folder)
         if p.before is not None:
             global_stats[p.before.name] = _run_global(p.before, layout, ids, executor)
-        todo = [s for s in shards if not exists(layout.marker(s.id)) and not _pass_done(layout, p.index, s.id, final)]
+        done = _committed(layout, None) | (set() if final else _committed(layout, p.index))
+        todo = [s for s in shards if s.id not in done]
         results: set[str] = set()
         bar = _progress_bar(progress, len(todo), f"pass {p.index + 1}/{len(passes)}" if len(passes) > 1 else "shards")
         docs = 0
@@ -133,8 +136,10 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
     return result
 
 
-def _pass_done(layout: Layout, index: int, shard_id: str, final: bool) -> bool:
-    return exists(layout.marker(shard_id)) if final else exists(layout.pass_marker(index, shard_id))
+def _committed(layout: Layout, index: int | None) -> set[str]:
+    """Shard ids with a marker of pass ``index`` (``None``: the final output), from one listing."""
+    folder = posixpath.dirname(layout.marker("x") if index is None else layout.pass_marker(index, "x"))
+    return {n[: -len(".json")] for n in file_names(folder) if n.endswith(".json")}
 
 
 def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -> dict[str, Any]:
@@ -166,29 +171,28 @@ def _merged_stats(
     """Fold every committed shard's per-pass stats into one list of blocks, in pipeline order."""
     merged: dict[str, BlockStats] = {}
     rows = 0
-    complete = 0
-    for s in shards:
-        paths = [layout.pass_marker(i, s.id) for i in range(n_passes - 1)] + [layout.marker(s.id)]
-        if not exists(paths[-1]):
-            continue
-        complete += 1
-        for i, path in enumerate(paths):
-            if not exists(path):
-                continue
-            done = read_json(path)
-            if i == n_passes - 1:
-                rows += done["rows_written"]
-            for d in done["blocks"]:
-                b = BlockStats.from_dict(d)
-                if b.name in merged:
-                    merged[b.name].merge(b)
-                else:
-                    merged[b.name] = b
+    committed = [_committed(layout, i) for i in range(n_passes - 1)] + [_committed(layout, None)]
+    complete = [s.id for s in shards if s.id in committed[-1]]
+    paths = [
+        (i, layout.pass_marker(i, sid) if i < n_passes - 1 else layout.marker(sid))
+        for sid in complete
+        for i in range(n_passes)
+        if sid in committed[i]
+    ]
+    for (i, _), done in zip(paths, iter_json([p for _, p in paths]), strict=True):
+        if i == n_passes - 1:
+            rows += done["rows_written"]
+        for d in done["blocks"]:
+            b = BlockStats.from_dict(d)
+            if b.name in merged:
+                merged[b.name].merge(b)
+            else:
+                merged[b.name] = b
     blocks = [b.to_dict() for b in merged.values()]
     return {
         "outdir": layout.outdir,
         "shards": len(shards),
-        "shards_complete": complete,
+        "shards_complete": len(complete),
         "shards_failed": result.failed,
         "docs_written": rows,
         "tokens_written": sum(b["tokens_out"] for b in blocks),

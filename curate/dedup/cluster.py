@@ -24,6 +24,7 @@ from curate.dedup.components import connected_components, node_dtype
 from curate.dedup.index import index_ids
 from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
 from curate.dedup.plan import Plan
+from curate.storage import iter_json
 
 REMOVAL_SCHEMA = pa.schema(
     [("position", pa.int64()), ("id", pa.string()), ("cluster_id", pa.int64()), ("kept_id", pa.string())]
@@ -57,14 +58,12 @@ class NodeEdges:
 def edge_files(plan: Plan) -> list[tuple[str, int]]:
     """``(path, edges)`` of every committed edge file: per partition, or per shard when verified."""
     if plan.verify:
-        return [
-            (plan.layout.verified(s), int(marker(plan.layout.verified_marker(s))["edges"]))
-            for s in range(len(plan.shard_ids))
-        ]
-    return [
-        (plan.layout.edges(p), int(marker(plan.layout.edges_marker(p))["edges"]))
-        for p in range(plan.partitions)
-    ]
+        keys = range(len(plan.shard_ids))
+        paths, markers = [plan.layout.verified(s) for s in keys], [plan.layout.verified_marker(s) for s in keys]
+    else:
+        keys = range(plan.partitions)
+        paths, markers = [plan.layout.edges(p) for p in keys], [plan.layout.edges_marker(p) for p in keys]
+    return [(path, int(m["edges"])) for path, m in zip(paths, iter_json(markers), strict=True)]
 
 
 def _edge_table(path: str) -> tuple[np.ndarray, np.ndarray]:

@@ -83,9 +83,13 @@ class PlanLayout:
         """With verification: candidate edges of ``part`` whose smaller document is in ``source``."""
         return join(self.root, "candidates", f"p{part:05d}", f"u{source:06d}.parquet")
 
+    def fetched_dir(self, shard: int) -> str:
+        """Everything fetched into ``shard``: one file per source with candidates into it (listed, not probed)."""
+        return join(self.root, "verify", "fetched", f"v{shard:06d}")
+
     def fetched(self, source: int, shard: int) -> str:
-        """Candidates from ``source`` into ``shard``, with the signatures of their ``source`` ends."""
-        return join(self.root, "verify", "fetched", f"u{source:06d}", f"v{shard:06d}.parquet")
+        """Candidates from ``source`` into ``shard``, with the payloads of their ``source`` ends."""
+        return join(self.fetched_dir(shard), f"u{source:06d}.parquet")
 
     def fetched_marker(self, source: int) -> str:
         return join(self.root, "verify", "fetched", "_done", f"u{source:06d}.json")

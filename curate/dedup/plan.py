@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import posixpath
 import uuid
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from curate.dedup.config import MinHashConfig
-from curate.dedup.layout import PlanLayout, StepLayout, marker
-from curate.storage import exists, read_json, write_json
+from curate.dedup.layout import PlanLayout, StepLayout
+from curate.storage import exists, file_names, iter_json, read_json, write_json
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,11 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
         raise ValueError("shard ids must be unique")
     docs, digests, short = [], [], 0
     fingerprint = config.signature_fingerprint()
+    committed = file_names(posixpath.dirname(step.sig_marker("x")))  # one listing, not one check per shard
     for sid in shard_ids:
-        info = marker(step.sig_marker(sid))
-        if info is None:
+        if posixpath.basename(step.sig_marker(sid)) not in committed:
             raise FileNotFoundError(f"no committed MinHash signatures for shard {sid!r} ({step.sig(sid)})")
+    for sid, info in zip(shard_ids, iter_json([step.sig_marker(sid) for sid in shard_ids]), strict=True):
         if info["fingerprint"] != fingerprint:
             raise ValueError(
                 f"signatures of shard {sid!r} were made with other settings (n_grams/hashes/seed); "

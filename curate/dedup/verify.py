@@ -33,6 +33,7 @@ as ``unverified``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -45,10 +46,11 @@ from curate.dedup.pairs import edge_table, unique_edges
 from curate.dedup.plan import Plan
 from curate.dedup.shingles import jaccard, read_rows
 from curate.dedup.signatures import signature_matrix
-from curate.storage import exists
+from curate.storage import exists, file_names
 
 # edges compared at once: 2 x 16k x 112 x 8 B = 29 MB of gathered signatures; shingle sets are
 # ~10x larger (8 B per distinct shingle), so fewer of them
+_FETCHED = re.compile(r"u(\d+)\.parquet")
 _COMPARE_ROWS = {"estimate": 16384, "exact": 1024}
 
 
@@ -113,9 +115,11 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
     payloads = read_rows(path, column, docs - offset) if path is not None else None
     for shard in range(first_shard(plan, source), len(plan.shard_ids)):
         su, sv = u[bounds[shard] : bounds[shard + 1]], v[bounds[shard] : bounds[shard + 1]]
+        if su.size == 0:
+            continue  # files only where there are candidates: not one per (source, shard) pair
         first = np.ones(su.size, dtype=bool)
         first[1:] = su[1:] != su[:-1]
-        if payloads is not None and su.size:
+        if payloads is not None:
             dense = payloads.take(pa.array(np.searchsorted(docs, su[first])))
             index = np.where(first, np.cumsum(first) - 1, -1)
             col = dense.take(pa.array(index, mask=~first))
@@ -130,6 +134,13 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
     )
 
 
+def fetched_sources(plan: Plan, shard: int) -> list[int]:
+    """Sources that sent candidates into ``shard``: one listing of its folder (S listings in all,
+    where probing every (source, shard) pair would be S(S+1)/2 requests)."""
+    names = file_names(plan.layout.fetched_dir(shard))
+    return sorted(int(m.group(1)) for n in names if (m := _FETCHED.fullmatch(n)))
+
+
 def equal_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Number of equal values per row of two ``(n, hashes)`` signature matrices."""
     return np.count_nonzero(a == b, axis=1)
@@ -141,8 +152,7 @@ def verify_task(plan: Plan, shard: int, fault: str | None = None) -> dict[str, A
     if done is not None:
         return {**done, "skipped": True}
     cfg = plan.config
-    sources = range(len(plan.index_runs) + shard + 1)  # index runs, then shards up to this one
-    paths = {k: plan.layout.fetched(k, shard) for k in sources}
+    paths = {k: plan.layout.fetched(k, shard) for k in fetched_sources(plan, shard)}
     v_all = [read_parquet(p, columns=["v"]).column("v").to_numpy() for p in paths.values()]
     docs = np.unique(np.concatenate(v_all)) if v_all else np.empty(0, np.int64)
     offset = plan.shard_offsets[shard]
