@@ -238,9 +238,18 @@ def _plan_dir(root: Path) -> Path:
     return root / "plans" / json.loads((root / "current.json").read_text())["plan_id"]
 
 
+def _read_edges(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``u, v`` of every Parquet file under ``folder`` (any nesting; markers are JSON)."""
+    files = sorted(folder.rglob("*.parquet"))
+    if not files:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    t = pa.concat_tables([pq.read_table(p, columns=["u", "v"]) for p in files])
+    return t.column("u").to_numpy(), t.column("v").to_numpy()
+
+
 def _edge_keys(folder: Path, n: int) -> np.ndarray:
-    t = pa.concat_tables([pq.read_table(p, columns=["u", "v"]) for p in sorted(folder.glob("*.parquet"))])
-    return np.sort(t.column("u").to_numpy() * n + t.column("v").to_numpy())
+    u, v = _read_edges(folder)
+    return np.sort(u * n + v)
 
 
 def _payloads(path_of: Any, column: str, docs: np.ndarray, bounds: list[tuple[str, int, int]]) -> pa.Array:
@@ -269,9 +278,7 @@ def child_sample(
     root = _step_root(workdir, "exact")
     layout = StepLayout(str(root))
     plan_dir = _plan_dir(root)
-    fetched = sorted((plan_dir / "verify" / "fetched").glob("u*/v*.parquet"))
-    t = pa.concat_tables([pq.read_table(p, columns=["u", "v"]) for p in fetched])
-    u_all, v_all = t.column("u").to_numpy(), t.column("v").to_numpy()
+    u_all, v_all = _read_edges(plan_dir / "verify" / "fetched")
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(u_all.size, size=min(size, u_all.size), replace=False))
     u, v = u_all[pick], v_all[pick]

@@ -692,3 +692,47 @@ def test_exact_verification_needs_signatures_with_shingle_sets(
     assert dedup_cli.main([*paths, "-o", str(cli_out)]) == 0
     assert dedup_cli.main([*paths, "-o", str(cli_out), "--verify-threshold", "0.8"]) == 0
     assert len(list((cli_out / "_work" / "minhash_dedup" / "shingles").glob("*.parquet"))) == 3
+
+
+@pytest.mark.parametrize("with_index", [False, True])
+def test_cli_reusing_an_output_folder_dedups_new_inputs_against_earlier_ones(
+    tmp_path: Path, pages: list[tuple[str, str]], with_index: bool
+) -> None:
+    """A second ``curate dedup`` into the same folder: the new batch's copies of earlier pages go,
+    the earlier output stays, and the index keeps one entry holding both batches."""
+    rng = random.Random(5)
+    first, copies = pages[:30], [(f"{pid}-copy", _near_copy(text, rng)) for pid, text in pages[:10]]
+    _write(tmp_path / "first.parquet", first)
+    _write(tmp_path / "second.parquet", copies + pages[30:40])
+    out = tmp_path / "out"
+    index = ["--index-dir", str(tmp_path / "index")] if with_index else []
+    assert dedup_cli.main([str(tmp_path / "first.parquet"), "-o", str(out), *index]) == 0
+    before = pq.read_table(out / "first.parquet").column("id").to_pylist()
+    assert dedup_cli.main([str(tmp_path / "second.parquet"), "-o", str(out), *index]) == 0
+    assert pq.read_table(out / "first.parquet").column("id").to_pylist() == before
+    kept = set(pq.read_table(out / "second.parquet").column("id").to_pylist())
+    assert kept == {pid for pid, _ in pages[30:40]}, "copies of earlier pages must go, new pages stay"
+    assert set(_removed(out)) >= {pid for pid, _ in copies}
+    if with_index:
+        manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+        assert [r["n_docs"] for r in manifest["runs"]] == [50]  # numbered: all 30 + 20, removed included
+        # a later batch elsewhere is deduplicated against both earlier batches
+        third = [(f"{pid}-again", _near_copy(text, rng)) for pid, text in [pages[0], pages[35]]]
+        _write(tmp_path / "third.parquet", third)
+        assert dedup_cli.main([str(tmp_path / "third.parquet"), "-o", str(tmp_path / "o3"), *index]) == 0
+        assert pq.read_table(tmp_path / "o3" / "third.parquet").num_rows == 0
+
+
+def test_rerun_with_other_settings_replaces_the_index_entry(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    """Same folder and inputs, other partitioning: the index entry is replaced, not rewritten in place."""
+    _write(tmp_path / "a.parquet", pages[:30])
+    index = str(tmp_path / "index")
+    argv = [str(tmp_path / "a.parquet"), "-o", str(tmp_path / "out"), "--index-dir", index]
+    assert dedup_cli.main([*argv, "--partitions", "1"]) == 0
+    assert dedup_cli.main([*argv, "--partitions", "4"]) == 0
+    (run,) = json.loads((tmp_path / "index" / "manifest.json").read_text())["runs"]
+    assert run["bits"] == 2 and len(list((tmp_path / "index").glob("p*/*.parquet"))) == 4
+    rng = random.Random(9)
+    _write(tmp_path / "b.parquet", [(f"{pid}-copy", _near_copy(t, rng)) for pid, t in pages[:12]])
+    assert dedup_cli.main([str(tmp_path / "b.parquet"), "-o", str(tmp_path / "o2"), "--index-dir", index]) == 0
+    assert pq.read_table(tmp_path / "o2" / "b.parquet").num_rows == 0

@@ -71,9 +71,10 @@ class Probe:
     test knows which node runs which shard right now and, afterwards, how many attempts there were.
     """
 
-    def __init__(self, folder: Path, delay: float = 0.0) -> None:
+    def __init__(self, folder: Path, delay: float = 0.0, hold: tuple[str, Path, int] | None = None) -> None:
         self.folder = folder
         self.delay = delay
+        self.hold = hold  # (input file, folder, n): that shard waits for n files in folder first
         self.__name__ = "probe"
 
     def __call__(self, docs: Iterator[Document]) -> Iterator[Document]:
@@ -82,6 +83,10 @@ class Probe:
                 node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
                 source = os.path.basename(doc.metadata.get("source_file") or "?")
                 (self.folder / f"{source}@{node}@{os.getpid()}@{uuid.uuid4().hex[:8]}").touch()
+                if self.hold is not None and self.hold[0] == source:  # an order that load cannot change
+                    deadline = time.monotonic() + 240
+                    while len(list(self.hold[1].glob("*.json"))) < self.hold[2] and time.monotonic() < deadline:
+                        time.sleep(0.05)
             if self.delay:
                 time.sleep(self.delay)
             yield doc
@@ -270,7 +275,11 @@ def test_node_killed_mid_job_output_equals_local_run(
     result, attempts = kill_node_mid_shard(
         two_workers,
         lambda: run_pipeline(
-            pipeline(Probe(probes, delay=0.004)), inputs, str(out), executor, progress=False
+            pipeline(Probe(probes, delay=0.004, hold=(big.name, out / "_done", 2))),
+            inputs,
+            str(out),
+            executor,
+            progress=False,
         ),
         probes,
         big.name,

@@ -222,6 +222,31 @@ def _output_names(paths: list[str]) -> list[str]:
     ]
 
 
+def _all_inputs(step_root: str, paths: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """``(shard ids, paths, output names)`` of every input this output folder has seen, earlier first.
+
+    An output folder is the deduplicated union of all its inputs: a second command with new
+    inputs and the same ``-o`` plans over the earlier ones too (their signatures are reused), as
+    a scheduled ``curate run`` does with a grown input list. Output names stay what they were.
+    """
+    record = join(step_root, "inputs.json")
+    seen: list[list[str]] = read_json(record)["inputs"] if exists(record) else []
+    known = {sid for sid, _, _ in seen}
+    taken = {name for _, _, name in seen}
+    new = [(Shard(p).id, p) for p in paths if Shard(p).id not in known]
+    for (sid, path), name in zip(new, _output_names([p for _, p in new]), strict=True):
+        seen.append([sid, path, f"{sid}.parquet" if name in taken else name])
+        taken.add(seen[-1][2])
+    if new and len(seen) > len(new):
+        print(
+            f"curate dedup: {len(seen) - len(new)} earlier input(s) of this output folder are deduplicated "
+            f"together with {len(new)} new one(s)",
+            file=sys.stderr,
+        )
+    write_json(record, {"inputs": seen})  # before any work: a crash keeps the record
+    return [r[0] for r in seen], [r[1] for r in seen], [r[2] for r in seen]
+
+
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when done; 1 when a task failed (its error is printed; rerunning resumes)."""
     try:
@@ -235,9 +260,9 @@ def _run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     paths = _expand(args.inputs)
     _check_columns(paths, args.id_column, args.text_column)
-    shard_ids = [Shard(p).id for p in paths]
     outdir = args.output.rstrip("/")
     step_root = join(outdir, "_work", STEP)
+    shard_ids, paths, names = _all_inputs(step_root, paths)
     executor = _executor(args.workers)
 
     sig_tasks = [
@@ -249,7 +274,7 @@ def _run(args: argparse.Namespace) -> int:
     plan_id = stats["plan"]
 
     write_tasks = []
-    for sid, path, name in zip(shard_ids, paths, _output_names(paths), strict=True):
+    for sid, path, name in zip(shard_ids, paths, names, strict=True):
         out_path = join(outdir, name)
         write_tasks.append(
             (

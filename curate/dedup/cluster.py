@@ -250,7 +250,7 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
             "clusters": int(np.unique(roots[members[batch_members]]).size),
             "clustered_docs": int(batch_members.sum()),
             "removed": int(removed.size),
-            "removed_matching_index": int((cluster_g < plan.n_index).sum()),
+            "removed_matching_index": int((keeper_g < plan.n_index).sum()),
             "union_find_rounds": rounds,
             "nodes": int(edges.n_nodes),
         },

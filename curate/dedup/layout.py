@@ -84,7 +84,7 @@ class PlanLayout:
         return join(self.root, "candidates", f"p{part:05d}", f"u{source:06d}.parquet")
 
     def fetched_dir(self, shard: int) -> str:
-        """Everything fetched into ``shard``: one file per source with candidates into it (listed, not probed)."""
+        """Everything fetched into ``shard``: one file per source with candidates into it."""
         return join(self.root, "verify", "fetched", f"v{shard:06d}")
 
     def fetched(self, source: int, shard: int) -> str:

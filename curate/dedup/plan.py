@@ -130,7 +130,6 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
     workdir_run = _run_name(step)
     # one index entry per batch of this workdir: a grown input list re-plans every shard it has seen,
     # so its entry supersedes the earlier ones (see ``commit_run``), which it must not dedup against
-    run_name = f"{workdir_run}.{hashlib.sha1(json.dumps(shard_ids).encode()).hexdigest()[:8]}"
     runs, n_index = index_snapshot(index_dir, config, workdir_run) if index_dir else ((), 0)
     records = (sum(docs) - short + n_index) * config.bands
     bits = _bits(config, records)
@@ -151,12 +150,17 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
     if config.verify_threshold is not None:  # only then: unverified plans keep their ids
         fields["verify_threshold"] = config.verify_threshold
         fields["verify_method"] = config.verify_method
+        fields["verify_layout"] = 2  # fetched files per target shard, routed by the fetch markers
     if config.removal_rule != "components":  # only then: FineWeb-rule plans keep their ids
         fields["removal"] = config.removal_rule
     key = json.dumps(fields)
+    plan_id = hashlib.sha1(key.encode()).hexdigest()[:12]
+    # named by plan, not only by workdir: a rerun with other settings adds a new entry (superseding
+    # this workdir's earlier ones at commit) instead of rewriting a committed entry's files in place
+    run_name = f"{workdir_run}.{plan_id}"
     plan = Plan(
         step_root=step_root,
-        plan_id=hashlib.sha1(key.encode()).hexdigest()[:12],
+        plan_id=plan_id,
         config=config,
         shard_ids=tuple(shard_ids),
         shard_docs=tuple(docs),

@@ -110,18 +110,17 @@ class ShingleSetWriter:
             self._stack.__exit__(RuntimeError, RuntimeError("shingle writing aborted"), None)
 
 
-def read_rows(path: str, column: str, rows: np.ndarray) -> pa.Array:
+def read_rows(path: str, column: str, rows: np.ndarray, dtype: pa.DataType) -> pa.Array:
     """Values of ``column`` at the given rows (sorted, unique) of a Parquet file, as one array.
 
     Only row groups holding at least one wanted row are read, one at a time.
     """
+    if rows.size == 0:
+        return pa.array([], dtype)  # without opening the file: a shard without candidates needs none
     fs, p = filesystem(path)
     parts: list[pa.Array] = []
     with fs.open(p, "rb") as f:
         pf = pq.ParquetFile(f)
-        dtype = pf.schema_arrow.field(column).type
-        if rows.size == 0:
-            return pa.array([], dtype)
         at = 0
         for g in range(pf.metadata.num_row_groups):
             n = pf.metadata.row_group(g).num_rows

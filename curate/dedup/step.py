@@ -33,7 +33,7 @@ from curate.dedup.pairs import pairs_task
 from curate.dedup.plan import Plan, make_plan
 from curate.dedup.remove import DuplicateRemover
 from curate.dedup.signatures import SignatureCollector
-from curate.dedup.verify import fetch_task, verify_task
+from curate.dedup.verify import fetch_task, route_fetched, verify_task
 from curate.storage import join, write_json
 
 log = logging.getLogger(__name__)
@@ -94,18 +94,23 @@ def run_global_stages(
     verified: list[dict] = []
     if plan.verify:
         shards = range(len(shard_ids))
-        stage(
+        fetched = stage(
             "verify_fetch",
             fetch_task,
             [(f"verify_fetch/{k}", (plan, k, fault)) for k in range(plan.n_sources)],
         )
-        verified = stage("verify", verify_task, [(f"verify/{s}", (plan, s, fault)) for s in shards])
+        incoming = route_fetched(fetched, len(shard_ids))
+        verified = stage(
+            "verify", verify_task, [(f"verify/{s}", (plan, s, incoming[s], fault)) for s in shards]
+        )
         unverified = sum(int(v["unverified"]) for v in verified)
         if unverified:
             log.warning(
                 "minhash_dedup: %d candidate pairs with documents of index runs stored without "
-                "signatures (built without verify_threshold) were kept unverified",
+                "what verify_method %r compares (built without verification, or with the other "
+                "method) were kept unverified",
                 unverified,
+                config.verify_method,
             )
     (cluster,) = stage("cluster", cluster_task, [("cluster", (plan, fault))])
     write_json(plan.step.current, {"plan_id": plan.plan_id})

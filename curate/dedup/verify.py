@@ -33,7 +33,6 @@ as ``unverified``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -46,11 +45,10 @@ from curate.dedup.pairs import edge_table, unique_edges
 from curate.dedup.plan import Plan
 from curate.dedup.shingles import jaccard, read_rows
 from curate.dedup.signatures import signature_matrix
-from curate.storage import exists, file_names
+from curate.storage import exists
 
 # edges compared at once: 2 x 16k x 112 x 8 B = 29 MB of gathered signatures; shingle sets are
 # ~10x larger (8 B per distinct shingle), so fewer of them
-_FETCHED = re.compile(r"u(\d+)\.parquet")
 _COMPARE_ROWS = {"estimate": 16384, "exact": 1024}
 
 
@@ -112,7 +110,8 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
     bounds = np.searchsorted(target, np.arange(len(plan.shard_ids) + 1))
     offset = int(plan.source_offsets[source])
     docs = np.unique(u)
-    payloads = read_rows(path, column, docs - offset) if path is not None else None
+    payloads = read_rows(path, column, docs - offset, payload_type(plan.config)) if path is not None else None
+    targets: list[list[int]] = []  # [shard, edges] for every file written: verify reads exactly these
     for shard in range(first_shard(plan, source), len(plan.shard_ids)):
         su, sv = u[bounds[shard] : bounds[shard + 1]], v[bounds[shard] : bounds[shard + 1]]
         if su.size == 0:
@@ -127,18 +126,34 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
             col = pa.nulls(su.size, schema.field("payload").type)
         table = pa.Table.from_arrays([pa.array(su, pa.int64()), pa.array(sv, pa.int64()), col], schema=schema)
         write_parquet(plan.layout.fetched(source, shard), table)
+        targets.append([shard, int(su.size)])
     maybe_fail(fault, "verify_fetch", source)
     return commit(
         plan.layout.fetched_marker(source),
-        {"edges": int(u.size), "docs": int(docs.size), "payloads": path is not None},
+        {
+            "source": source,
+            "edges": int(u.size),
+            "docs": int(docs.size),
+            "payloads": path is not None,
+            "targets": targets,
+        },
     )
 
 
-def fetched_sources(plan: Plan, shard: int) -> list[int]:
-    """Sources that sent candidates into ``shard``: one listing of its folder (S listings in all,
-    where probing every (source, shard) pair would be S(S+1)/2 requests)."""
-    names = file_names(plan.layout.fetched_dir(shard))
-    return sorted(int(m.group(1)) for n in names if (m := _FETCHED.fullmatch(n)))
+Incoming = list[tuple[int, int, bool]]  # (source, edges, payloads stored) of each fetched file into a shard
+
+
+def route_fetched(fetched: list[dict[str, Any]], shards: int) -> list[Incoming]:
+    """What every shard's verify task must read, from the fetch markers (the driver holds them
+    anyway): a file per (source, shard) with candidates, its edge count and whether it carries
+    payloads. Passing this, rather than listing folders, makes a missing file an error."""
+    incoming: list[Incoming] = [[] for _ in range(shards)]
+    for f in fetched:
+        for shard, edges in f["targets"]:
+            incoming[shard].append((int(f["source"]), int(edges), bool(f["payloads"])))
+    for lst in incoming:
+        lst.sort()
+    return incoming
 
 
 def equal_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -146,26 +161,29 @@ def equal_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.count_nonzero(a == b, axis=1)
 
 
-def verify_task(plan: Plan, shard: int, fault: str | None = None) -> dict[str, Any]:
-    """Verification step 2 (one task per shard): keep the candidates into this shard whose estimate passes."""
+def verify_task(plan: Plan, shard: int, incoming: Incoming, fault: str | None = None) -> dict[str, Any]:
+    """Verification step 2 (one task per shard): keep the candidates into this shard that pass."""
     done = marker(plan.layout.verified_marker(shard))
     if done is not None:
         return {**done, "skipped": True}
     cfg = plan.config
-    paths = {k: plan.layout.fetched(k, shard) for k in fetched_sources(plan, shard)}
+    paths = {k: plan.layout.fetched(k, shard) for k, _, _ in incoming}
+    expected = {k: (edges, stored) for k, edges, stored in incoming}
     v_all = [read_parquet(p, columns=["v"]).column("v").to_numpy() for p in paths.values()]
     docs = np.unique(np.concatenate(v_all)) if v_all else np.empty(0, np.int64)
     offset = plan.shard_offsets[shard]
-    v_payloads = read_rows(source_payloads(plan, len(plan.index_runs) + shard), payload_column(cfg), docs - offset)
+    v_path = source_payloads(plan, len(plan.index_runs) + shard)
+    assert v_path is not None  # a shard's payloads always exist (the plan checked its markers)
+    v_payloads = read_rows(v_path, payload_column(cfg), docs - offset, payload_type(cfg))
     keep_u, keep_v = [], []
     candidates = rejected = unverified = 0
     for k, path in paths.items():
         t = read_parquet(path)
-        if t.num_rows == 0:
-            continue
+        if t.num_rows != expected[k][0]:
+            raise ValueError(f"{path} has {t.num_rows} candidates, its fetch marker says {expected[k][0]}")
         u, v = t.column("u").to_numpy(), t.column("v").to_numpy()
         candidates += u.size
-        if not marker(plan.layout.fetched_marker(k))["payloads"]:  # kept as LSH found them
+        if not expected[k][1]:  # no payloads stored for this source: kept as LSH found them
             unverified += u.size
             keep_u.append(u)
             keep_v.append(v)
