@@ -78,9 +78,13 @@ class LocalExecutor:
                         continue
                     yield TaskResult(key, value, error)
                 if broken:
-                    # every task still in the dead pool needs a new attempt in a new pool
-                    for key, args, attempt in running.values():
-                        if attempt < self.max_retries:
+                    # a task that finished just before the pool broke keeps its result; every other
+                    # task still in the dead pool needs a new attempt in a new pool
+                    for fut, (key, args, attempt) in running.items():
+                        if fut.done() and not isinstance(fut.exception(), BrokenProcessPool):
+                            value, error = fut.result()
+                            yield TaskResult(key, value, error)
+                        elif attempt < self.max_retries:
                             retry.append((key, args, attempt + 1))
                         else:
                             yield TaskResult(key, error="worker process died (killed or out of memory)")
