@@ -172,8 +172,12 @@ class GlobalStep(Block):
     def collect_block(self) -> Block:
         raise NotImplementedError
 
-    def run_global(self, workdir: str, shard_ids: list[str], executor: Any) -> dict[str, Any]:
-        """Returns run-level stats (e.g. clusters found) for ``stats.json``."""
+    def run_global(self, workdir: str, shard_ids: list[str], executor: Any, written: int = 0) -> dict[str, Any]:
+        """Returns run-level stats (e.g. clusters found) for ``stats.json``.
+
+        ``written``: the first ``written`` shards were output by an earlier run (a grown input
+        list); their documents are final and must win over new ones.
+        """
         raise NotImplementedError
 
     def apply_block(self) -> Block:

@@ -146,9 +146,9 @@ def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -
     """Run (or reuse) a global step over every shard this output folder has seen.
 
     A grown input list (new shards in a scheduled job) reruns the step over the earlier shards,
-    in their earlier order, then the new ones: earlier shards keep their decisions (``first``
-    keeps the smallest number, so a new document never wins over a written one) and the new
-    shards are deduplicated against everything already written.
+    in their earlier order, then the new ones: earlier shards keep their decisions (``written``
+    tells the step which shards are final, so a new document never wins over a written one, also
+    with ``keep: longest``) and the new shards are deduplicated against everything already written.
     """
     marker = layout.global_marker(step.name)
     before: list[str] = []
@@ -159,7 +159,7 @@ def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -
             return stats
     seen = set(before)
     ordered = before + [i for i in ids if i not in seen]
-    stats = step.run_global(f"{layout.outdir}/_work", ordered, executor)
+    stats = step.run_global(f"{layout.outdir}/_work", ordered, executor, written=len(before))
     remove_stale_temporaries(f"{layout.outdir}/_work", recursive=True)  # orphans of killed stage tasks
     write_json(marker, {**stats, "_shards": ordered})
     return stats

@@ -736,3 +736,25 @@ def test_rerun_with_other_settings_replaces_the_index_entry(tmp_path: Path, page
     _write(tmp_path / "b.parquet", [(f"{pid}-copy", _near_copy(t, rng)) for pid, t in pages[:12]])
     assert dedup_cli.main([str(tmp_path / "b.parquet"), "-o", str(tmp_path / "o2"), "--index-dir", index]) == 0
     assert pq.read_table(tmp_path / "o2" / "b.parquet").num_rows == 0
+
+
+@pytest.mark.parametrize("removal", ["components", "direct"])
+def test_grown_input_list_with_keep_longest_never_displaces_a_written_document(
+    tmp_path: Path, pages: list[tuple[str, str]], removal: str
+) -> None:
+    """``keep: longest``: a later, longer near-copy of a written page is the one removed (the
+    written page is final, as index documents are), so the page is not in the output twice."""
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    _write(incoming / "a.parquet", pages[:20])
+    config = MinHashConfig(keep="longest", removal=removal)  # type: ignore[arg-type]
+    out = tmp_path / "out"
+    assert _run([str(incoming / "*.parquet")], out, MinHashDedup(config)).ok
+    longer = [(f"{pid}-longer", text + " and a few more words at the end") for pid, text in pages[:5]]
+    _write(incoming / "b.parquet", longer + pages[20:30])
+    assert _run([str(incoming / "*.parquet")], out, MinHashDedup(config)).ok
+    assert _kept_ids(out) == {p for p, _ in pages[:30]}
+    # without an earlier run, the longer copies win, as keep: longest says
+    fresh = tmp_path / "fresh"
+    assert _run([str(incoming / "*.parquet")], fresh, MinHashDedup(config)).ok
+    assert {f"{pid}-longer" for pid, _ in pages[:5]} <= _kept_ids(fresh)

@@ -161,14 +161,16 @@ def choose_keepers(
 
 
 def preference_order(plan: Plan, edges: NodeEdges, members: np.ndarray) -> np.ndarray:
-    """``members`` (sorted nodes) from most to least preferred: index documents first (earlier runs
-    are final), then by ``keep`` (``first``: global order; ``longest``: longer, ties earlier)."""
+    """``members`` (sorted nodes) from most to least preferred: final documents first (index runs,
+    shards an earlier run already wrote), then by ``keep`` (``first``: global order; ``longest``:
+    longer, ties earlier)."""
     if plan.config.keep == "first":
         return members  # nodes are numbered in global order, index documents first
     is_index = members < edges.index_nodes.size
+    final = edges.to_global(members) < max(plan.n_final, plan.n_index)
     length = np.zeros(members.size, dtype=np.int64)
     length[~is_index] = _batch_lengths(plan, edges.to_global(members[~is_index]))
-    return members[np.lexsort((members, -length, ~is_index))]
+    return members[np.lexsort((members, -length, ~final))]
 
 
 def direct_removals(

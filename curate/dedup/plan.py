@@ -46,6 +46,7 @@ class Plan:
     index_dir: str | None
     run_name: str
     bits: int  # band keys are partitioned by their top ``bits`` bits
+    n_final: int = 0  # documents numbered below are final (index runs, shards already written): they win
 
     @property
     def partitions(self) -> int:
@@ -100,7 +101,9 @@ def _bits(config: MinHashConfig, records: int) -> int:
     return max(0, math.ceil(math.log2(max(1, math.ceil(records / config.records_per_partition)))))
 
 
-def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index_dir: str | None) -> Plan:
+def make_plan(
+    step_root: str, shard_ids: list[str], config: MinHashConfig, index_dir: str | None, written: int = 0
+) -> Plan:
     """Read the shards' signature markers and the index manifest; write (or reuse) the plan."""
     from curate.dedup.index import index_snapshot
 
@@ -151,6 +154,8 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
         fields["verify_threshold"] = config.verify_threshold
         fields["verify_method"] = config.verify_method
         fields["verify_layout"] = 2  # fetched files per target shard, routed by the fetch markers
+    if written and config.keep == "longest":  # with ``first`` earlier documents win anyway
+        fields["written"] = written
     if config.removal_rule != "components":  # only then: FineWeb-rule plans keep their ids
         fields["removal"] = config.removal_rule
     key = json.dumps(fields)
@@ -171,6 +176,7 @@ def make_plan(step_root: str, shard_ids: list[str], config: MinHashConfig, index
         index_dir=index_dir,
         run_name=run_name,
         bits=bits,
+        n_final=n_index + sum(docs[:written]),
     )
     if not exists(plan.layout.plan_file):
         write_json(

@@ -69,10 +69,12 @@ def run_global_stages(
     executor: Any,
     config: MinHashConfig,
     fault: str | None = None,
+    written: int = 0,
 ) -> dict[str, Any]:
     """Stages 1-4 over the committed signatures of ``shard_ids``; returns run-level stats.
 
     With ``config.index_dir`` the batch is deduplicated against earlier runs and then added.
+    The first ``written`` shards are already output (grown input list): their documents win.
     """
     index_dir = config.index_dir
     seconds: dict[str, float] = {}
@@ -86,7 +88,7 @@ def run_global_stages(
         return values
 
     t0 = time.perf_counter()
-    plan: Plan = make_plan(step_root, shard_ids, config, index_dir)
+    plan: Plan = make_plan(step_root, shard_ids, config, index_dir, written)
     seconds["plan"] = round(time.perf_counter() - t0, 3)
     parts = range(plan.partitions)
     bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(shard_ids))])
@@ -175,6 +177,6 @@ class MinHashDedup(GlobalStep):
     def apply_block(self) -> Block:
         return DuplicateRemover(self.name)
 
-    def run_global(self, workdir: str, shard_ids: list[str], executor: Any) -> dict[str, Any]:
+    def run_global(self, workdir: str, shard_ids: list[str], executor: Any, written: int = 0) -> dict[str, Any]:
         """``workdir`` is the run's scratch root (``ShardContext.workdir``); files go under ``<workdir>/<name>``."""
-        return run_global_stages(join(workdir, self.name), shard_ids, executor, self.config, self.fault)
+        return run_global_stages(join(workdir, self.name), shard_ids, executor, self.config, self.fault, written)
