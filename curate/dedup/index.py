@@ -63,7 +63,8 @@ def _write_index_payloads(plan: Plan, column: str) -> None:
                 pf = pq.ParquetFile(f)
                 if w is None:
                     schema = pa.schema([pf.schema_arrow.field(column)])
-                    w = stack.enter_context(pq.ParquetWriter(out, schema, compression="zstd", use_dictionary=False))
+                    # hashes and signatures: random values that compression does not shrink
+                    w = stack.enter_context(pq.ParquetWriter(out, schema, compression="none", use_dictionary=False))
                 for g in range(pf.metadata.num_row_groups):
                     w.write_table(pf.read_row_group(g, columns=[column]))
 
