@@ -252,29 +252,53 @@ def _edge_keys(folder: Path, n: int) -> np.ndarray:
     return np.sort(u * n + v)
 
 
+def _read_rows(path: str, column: str, rows: np.ndarray) -> pa.Array:
+    """``column`` at the sorted unique ``rows`` of a Parquet file, reading only row groups holding one."""
+    pf = pq.ParquetFile(path)
+    parts, at = [], 0
+    for g in range(pf.metadata.num_row_groups):
+        n = pf.metadata.row_group(g).num_rows
+        lo, hi = np.searchsorted(rows, [at, at + n])
+        if hi > lo:
+            col = pf.read_row_group(g, columns=[column]).column(column).combine_chunks()
+            parts.append(col.take(pa.array(rows[lo:hi] - at)))
+        at += n
+    return pa.concat_arrays(parts)
+
+
 def _payloads(path_of: Any, column: str, docs: np.ndarray, bounds: list[tuple[str, int, int]]) -> pa.Array:
     """``column`` of the sorted global documents ``docs``, shard by shard (global = shard start + row)."""
-    from curate.dedup.shingles import read_rows
-
     parts = []
     for sid, lo, hi in bounds:
         rows = docs[(docs >= lo) & (docs < hi)] - lo
         if rows.size:
-            parts.append(read_rows(path_of(sid), column, rows))
+            parts.append(_read_rows(path_of(sid), column, rows))
     return pa.concat_arrays(parts)
+
+
+def _sets(arr: pa.Array) -> list[np.ndarray]:
+    """A ``large_binary`` column of little-endian uint64 runs -> one array per value."""
+    arr = arr.cast(pa.large_binary())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    data = arr.buffers()[2]
+    if data is None:
+        return [np.empty(0, np.uint64)] * len(arr)
+    values = np.frombuffer(
+        data, dtype="<u8", count=int(offsets[-1] - offsets[0]) // 8, offset=int(offsets[0])
+    )
+    starts = (offsets - offsets[0]) // 8
+    return [values[starts[k] : starts[k + 1]] for k in range(len(arr))]
 
 
 def child_sample(
     workdir: Path, n_docs: int, shards: int, seed: int, threshold: float, max_shingles: int, size: int
 ) -> dict[str, Any]:
-    """Recompute exact and estimated Jaccard of a random sample of the exact run's checked pairs."""
-    from curate.dedup.config import verify_min_equal
+    """Recompute, independently of curate's verify code, exact and estimated Jaccard of a random
+    sample of the pairs the exact run checked; compare with what both verify stages kept."""
     from curate.dedup.layout import StepLayout
-    from curate.dedup.shingles import jaccard
-    from curate.dedup.signatures import signature_matrix
-    from curate.dedup.verify import equal_counts
 
     config = make_config("exact", threshold)
+    h = config.num_hashes
     root = _step_root(workdir, "exact")
     layout = StepLayout(str(root))
     plan_dir = _plan_dir(root)
@@ -282,38 +306,60 @@ def child_sample(
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(u_all.size, size=min(size, u_all.size), replace=False))
     u, v = u_all[pick], v_all[pick]
+    n = int(u.size)
     bounds = _shards(n_docs, shards)
     docs = np.unique(np.concatenate([u, v]))
-    iu, iv = pa.array(np.searchsorted(docs, u)), pa.array(np.searchsorted(docs, v))
+    iu, iv = np.searchsorted(docs, u), np.searchsorted(docs, v)
 
     t0 = time.perf_counter()
-    sets = _payloads(layout.shingles, "shingles", docs, bounds)
+    stored = _payloads(layout.shingles, "shingles", docs, bounds)
     read_s = time.perf_counter() - t0
-    a, b = sets.take(iu), sets.take(iv)
-    t0 = time.perf_counter()
-    jac = jaccard(a, b)
-    jac_s = time.perf_counter() - t0
-    del sets, a, b
-    sigs = signature_matrix(_payloads(layout.sig, "sig", docs, bounds))
-    equal = equal_counts(sigs[np.searchsorted(docs, u)], sigs[np.searchsorted(docs, v)])
-    need = verify_min_equal(threshold, config.num_hashes)
-
-    exact_pass = jac >= threshold
-    est_pass = equal >= need
-    keys = u * n_docs + v
-    exact_kept = np.isin(keys, _edge_keys(plan_dir / "verify" / "edges", n_docs))
-    est_root = _step_root(workdir, "estimate")
-    est_kept = np.isin(keys, _edge_keys(_plan_dir(est_root) / "verify" / "edges", n_docs))
+    sets = _sets(stored)
     counts = np.load(workdir / "counts.npy")
     if max_shingles:
         counts = np.minimum(counts, max_shingles)
     gen = corpus_plan(n_docs, counts, seed)
+    # stored sets = the generated ones (sorted, unique)?
+    bad_sets = sum(
+        not np.array_equal(sets[i], np.unique(generate_chunk(gen, int(d), int(d) + 1, seed)[0]))
+        for i, d in enumerate(docs)
+    )
+    inter = np.array(
+        [np.intersect1d(sets[a], sets[b], assume_unique=True).size for a, b in zip(iu, iv, strict=True)]
+    )
+    size_u = np.array([sets[a].size for a in iu])
+    size_v = np.array([sets[b].size for b in iv])
+    jac = inter / (size_u + size_v - inter)
+    curate_us = None
+    try:  # curate's own comparison, timed alone (its signature may change: optional)
+        from curate.dedup.shingles import jaccard
+
+        a, b = stored.take(pa.array(iu)), stored.take(pa.array(iv))
+        t0 = time.perf_counter()
+        theirs = jaccard(a, b)
+        curate_us = round(1e6 * (time.perf_counter() - t0) / max(1, n), 2)
+        curate_differs = int((theirs != jac).sum())
+        del a, b
+    except Exception as e:  # noqa: BLE001 - reported, not fatal
+        curate_differs = f"error: {e!r}"
+    del stored, sets
+    sig_col = _payloads(layout.sig, "sig", docs, bounds)
+    sigs = np.frombuffer(sig_col.buffers()[1], dtype="<u8", count=len(sig_col) * h).reshape(-1, h)
+    equal = np.count_nonzero(sigs[iu] == sigs[iv], axis=1)
+
+    exact_pass = jac >= threshold
+    est_pass = equal / h >= threshold  # what verify_min_equal's count means
+    keys = u * n_docs + v
+    exact_kept = np.isin(keys, _edge_keys(plan_dir / "verify" / "edges", n_docs))
+    est_kept = np.isin(
+        keys, _edge_keys(_plan_dir(_step_root(workdir, "estimate")) / "verify" / "edges", n_docs)
+    )
     owner = gen["owner"]
     planted = owner[v] == u
     siblings = ~planted & (owner[u] == owner[v])
-    n = int(u.size)
     return {
         "checked_pairs": int(u_all.size),
+        "checked_pairs_unique": int(np.unique(u_all * n_docs + v_all).size),
         "sample": n,
         "jaccard_quantiles": {
             str(q): round(float(np.percentile(jac, q)), 4) for q in (1, 5, 25, 50, 75, 95, 99)
@@ -325,14 +371,29 @@ def child_sample(
             "siblings": int(siblings.sum()),
             "unrelated": int((~planted & ~siblings).sum()),
         },
+        "stored_sets_not_as_generated": int(bad_sets),
+        "curate_jaccard_differs": curate_differs,
         "exact_stage_disagrees": int((exact_kept != exact_pass).sum()),
         "estimate_stage_disagrees": int((est_kept != est_pass).sum()),
         "estimate_false_accepts": int((est_pass & ~exact_pass).sum()),
         "estimate_false_rejects": int((~est_pass & exact_pass).sum()),
-        "estimate_abs_error_mean": round(float(np.abs(equal / config.num_hashes - jac).mean()), 4),
+        "estimate_abs_error_mean": round(float(np.abs(equal / h - jac).mean()), 4),
         "read_shingles_seconds": round(read_s, 1),
-        "jaccard_us_per_pair": round(1e6 * jac_s / max(1, n), 2),
+        "curate_jaccard_us_per_pair": curate_us,
     }
+
+
+def curate_version() -> dict[str, Any]:
+    """Git HEAD and a hash of the dedup code as this process sees it (the code may change between runs)."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "curate" / "dedup").glob("*.py")) + [root / "curate" / "executors" / "local.py"]
+    digest = hashlib.sha1(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
+    head = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return {"head": head.stdout.strip(), "dedup_code": digest}
 
 
 def _child(kind: str, **kw: Any) -> dict[str, Any]:
@@ -403,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         kw = json.loads(args.child_args)
         kw["workdir"] = Path(kw["workdir"])
         fn = {"sign": child_sign, "global": child_global, "sample": child_sample}[args.child]
-        print(json.dumps(fn(**kw)))
+        version = curate_version()  # before the work: the code this process imported
+        print(json.dumps({**fn(**kw), "curate": version}))
         return 0
 
     t_start = time.perf_counter()
@@ -456,14 +518,25 @@ def main(argv: list[str] | None = None) -> int:
             }
             if setting == "none":  # nothing later reads it
                 shutil.rmtree(workdir / setting, ignore_errors=True)
-        results["sample"] = _child(
-            "sample", n_docs=n_docs, shards=args.shards, seed=args.seed, max_shingles=args.max_shingles,
-            size=args.sample, **common,
-        )  # fmt: skip
+            if args.json:  # partial results survive a later failure
+                Path(args.json).write_text(json.dumps(results, indent=1))
+        try:
+            results["sample"] = _child(
+                "sample", n_docs=n_docs, shards=args.shards, seed=args.seed, max_shingles=args.max_shingles,
+                size=args.sample, **common,
+            )  # fmt: skip
+        except subprocess.CalledProcessError as e:
+            results["sample"] = {"error": str(e)}
         print(f"  sample: {results['sample']}", file=sys.stderr)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["total_wall_seconds"] = round(time.perf_counter() - t_start, 1)
+    versions = {
+        json.dumps(part["curate"]) for r in results["settings"].values() for part in (r["sign"], r["global"])
+    } | ({json.dumps(results["sample"]["curate"])} if "curate" in results["sample"] else set())
+    results["curate_versions"] = sorted(versions)
+    if len(versions) > 1:
+        print(f"WARNING: curate's dedup code changed during the run: {sorted(versions)}", file=sys.stderr)
     print(json.dumps(results, indent=1))
     print(table(results))
     print(f"sample of checked pairs (exact run): {json.dumps(results['sample'])}")

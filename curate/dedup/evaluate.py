@@ -379,7 +379,7 @@ def verification_what_if(
         lsh = candidate_pairs(sigs, short, MinHashConfig(bands=bands, rows=rows))
         first = lsh if first is None else first
         for t in thresholds:
-            cfg = MinHashConfig(bands=bands, rows=rows, verify_threshold=t)
+            cfg = MinHashConfig(bands=bands, rows=rows, verify_threshold=t, verify_method="estimate")
             out.append((h, t, score(verified_pairs(lsh, sigs[:, :h], cfg), truth)))
     if first is not None:
         out.append(("exact", threshold, score(first & truth, truth)))
