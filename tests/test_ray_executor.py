@@ -325,7 +325,8 @@ def test_failing_shard_is_reported_not_retried_and_rerun_completes_only_it(
 def test_minhash_dedup_runs_as_ray_tasks_survives_a_node_death_and_equals_local(
     two_workers: Cluster, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    """The dedup global stages go through ``executor.map_tasks``: on Ray they are Ray tasks; same output.
+    """The dedup global stages (with exact verification) go through ``executor.map_tasks``: on Ray
+    they are Ray tasks; same output.
 
     A worker node is killed while it computes the signatures of a shard (pass 0): the retry's
     signatures are the ones the global stages read, and the output still equals the local run.
@@ -334,7 +335,7 @@ def test_minhash_dedup_runs_as_ray_tasks_survives_a_node_death_and_equals_local(
     # dup-b repeats the last 75 pages of dup-a (new ids and URLs): near-duplicates across shards;
     # dup-a first (it runs on one node while the small real WARCs finish on the other), dup-b last
     inputs = [wcxb_copy(folder, "dup-a", 0, 150), *WARCS, wcxb_copy(folder, "dup-b", 75, 150)]
-    config = MinHashConfig(partitions=4)
+    config = MinHashConfig(partitions=4, verify_threshold=0.8)  # exact verification: 2 more stages
     local = run_pipeline(
         pipeline(MinHashDedup(config)), inputs, str(tmp_path / "local"), LocalExecutor(2), progress=False
     )
@@ -356,7 +357,10 @@ def test_minhash_dedup_runs_as_ray_tasks_survives_a_node_death_and_equals_local(
     result, attempts = kill_node_mid_shard(
         two_workers,
         lambda: run_pipeline(
-            pipeline(Probe(probes, delay=0.02), MinHashDedup(config)),
+            pipeline(
+                Probe(probes, delay=0.02, hold=("dup-a.warc.gz", out / "_work" / "pass0" / "_done", 2)),
+                MinHashDedup(config),
+            ),
             inputs,
             str(out),
             executor,
@@ -378,12 +382,14 @@ def test_minhash_dedup_runs_as_ray_tasks_survives_a_node_death_and_equals_local(
         "_shard_task": 2 * n,
         "band_shard_task": n,
         "pairs_task": config.partitions,
+        "fetch_task": n,
+        "verify_task": n,
         "cluster_task": 1,
     }
     # the plan (every shard id) went to the object store once per stage of several tasks (bands,
-    # pairs), not once per task; the pickled pipeline once per pass if above ``inline_bytes``
+    # pairs, fetch, verify), not once per task; the pickled pipeline once per pass if above ``inline_bytes``
     big_pipeline = len(cloudpickle.dumps(pipeline(MinHashDedup(config)))) > executor.config.inline_bytes
-    assert executor.objects_put == 2 + (2 if big_pipeline else 0)
+    assert executor.objects_put == 4 + (2 if big_pipeline else 0)
 
     def decisions(stats: dict) -> dict:
         g = dict(stats["global_steps"]["minhash_dedup"])
