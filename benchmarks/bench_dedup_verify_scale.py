@@ -33,7 +33,7 @@ Hashes are counter-based (splitmix64 of (salt, document, position), as in bench_
 every setting regenerates bit-identical documents without storing them, sources are regenerated
 rather than kept in memory, and unrelated documents share no hash.
 
-Run (2 cores, shared machine; full run ~1-1.5 h, ~16 GB of disk at peak)::
+Run (2 shared cores: full run ~30 min, ~15 GB of disk at peak; --quick ~3 min)::
 
     flock /tmp/curate-bench.lock python benchmarks/bench_dedup_verify_scale.py --quick
     flock /tmp/curate-bench.lock python benchmarks/bench_dedup_verify_scale.py --json out.json

@@ -122,13 +122,13 @@ class ShingleSetWriter:
             self._stack.__exit__(RuntimeError, RuntimeError("shingle writing aborted"), None)
 
 
-def read_rows(path: str, column: str, rows: np.ndarray, dtype: pa.DataType) -> pa.Array:
-    """Values of ``column`` at the given rows (sorted, unique) of a Parquet file, as one array.
+def read_rows(path: str, column: str, rows: np.ndarray, dtype: pa.DataType) -> pa.ChunkedArray:
+    """Values of ``column`` at the given rows (sorted, unique) of a Parquet file, one chunk per row group read.
 
     Only row groups holding at least one wanted row are read, one at a time.
     """
     if rows.size == 0:
-        return pa.array([], dtype)  # without opening the file: a shard without candidates needs none
+        return pa.chunked_array([], type=dtype)  # without opening the file: a shard without candidates needs none
     fs, p = filesystem(path)
     parts: list[pa.Array] = []
     with fs.open(p, "rb") as f:
@@ -143,4 +143,4 @@ def read_rows(path: str, column: str, rows: np.ndarray, dtype: pa.DataType) -> p
             at += n
         if at <= int(rows[-1]):
             raise ValueError(f"{path} has {at} rows, row {int(rows[-1])} was asked for")
-    return pa.concat_arrays(parts)
+    return pa.chunked_array(parts, type=dtype)  # not concatenated: that would copy every set once more

@@ -118,10 +118,8 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
             continue  # files only where there are candidates: not one per (source, shard) pair
         first = np.ones(su.size, dtype=bool)
         first[1:] = su[1:] != su[:-1]
-        if payloads is not None:
-            dense = payloads.take(pa.array(np.searchsorted(docs, su[first])))
-            index = np.where(first, np.cumsum(first) - 1, -1)
-            col = dense.take(pa.array(index, mask=~first))
+        if payloads is not None:  # one take: the payload on each run's first edge, null after
+            col = payloads.take(pa.array(np.searchsorted(docs, su), mask=~first))
         else:
             col = pa.nulls(su.size, schema.field("payload").type)
         table = pa.Table.from_arrays([pa.array(su, pa.int64()), pa.array(sv, pa.int64()), col], schema=schema)
