@@ -252,27 +252,16 @@ def _edge_keys(folder: Path, n: int) -> np.ndarray:
     return np.sort(u * n + v)
 
 
-def _read_rows(path: str, column: str, rows: np.ndarray) -> pa.Array:
-    """``column`` at the sorted unique ``rows`` of a Parquet file, reading only row groups holding one."""
-    pf = pq.ParquetFile(path)
-    parts, at = [], 0
-    for g in range(pf.metadata.num_row_groups):
-        n = pf.metadata.row_group(g).num_rows
-        lo, hi = np.searchsorted(rows, [at, at + n])
-        if hi > lo:
-            col = pf.read_row_group(g, columns=[column]).column(column).combine_chunks()
-            parts.append(col.take(pa.array(rows[lo:hi] - at)))
-        at += n
-    return pa.concat_arrays(parts)
-
-
 def _payloads(path_of: Any, column: str, docs: np.ndarray, bounds: list[tuple[str, int, int]]) -> pa.Array:
     """``column`` of the sorted global documents ``docs``, shard by shard (global = shard start + row)."""
     parts = []
     for sid, lo, hi in bounds:
         rows = docs[(docs >= lo) & (docs < hi)] - lo
-        if rows.size:
-            parts.append(_read_rows(path_of(sid), column, rows))
+        if rows.size:  # the library's reader; the sets and their Jaccard are checked independently
+            from curate.dedup.shingles import read_rows
+
+            dtype = pq.read_schema(path_of(sid)).field(column).type
+            parts += read_rows(path_of(sid), column, rows, dtype).chunks
     return pa.concat_arrays(parts)
 
 
