@@ -201,6 +201,7 @@ def cluster() -> Iterator[Cluster]:
             c.add_node(**NODE)
         c.wait_for_nodes()
         ray.init(address=c.address, log_to_driver=False)
+        ray.put(None)  # Ray's serialization context, made here in the main thread before any run thread
         yield c
     finally:
         ray.shutdown()

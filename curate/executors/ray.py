@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 import time
 import traceback
 from collections import Counter, OrderedDict
@@ -83,6 +84,25 @@ def _call(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
 
 
 _REMOTE: Any = None
+_WARM_LOCK = threading.Lock()
+_WARM_JOB: Any = None
+
+
+def _warm_up() -> None:
+    """Create Ray's serialization context once per job, one thread at a time.
+
+    Ray builds it lazily at the first ``ray.put`` and imports modules while holding its worker
+    lock; seen in CI: a run started from a thread deadlocked there (import lock vs worker lock),
+    hanging the job forever. Doing it here, serialised, before any task is submitted avoids that.
+    """
+    global _WARM_JOB
+    import ray
+
+    with _WARM_LOCK:
+        job = ray.get_runtime_context().get_job_id()
+        if job != _WARM_JOB:
+            ray.put(None)
+            _WARM_JOB = job
 
 
 def _remote_call() -> Any:
@@ -191,6 +211,7 @@ class RayExecutor:
         import ray
 
         if ray.is_initialized():
+            _warm_up()
             return
         kwargs: dict[str, Any] = {"log_to_driver": self.config.log_to_driver, **self.config.init_kwargs}
         address = self.address
@@ -202,6 +223,7 @@ class RayExecutor:
             # job level: Ray merges it into every task's env (our env_vars are added per task)
             kwargs.setdefault("runtime_env", self.config.runtime_env)
         ray.init(address=address, **kwargs)
+        _warm_up()
         self._started = True
         log.info("ray: connected to %s, resources %s", address, ray.cluster_resources())
 
