@@ -92,14 +92,18 @@ class Layout:
     def data(self, shard_id: str) -> str:
         return join(self.outdir, "data", f"{shard_id}.parquet")
 
+    def markers(self, index: int | None = None) -> str:
+        """The folder of the markers of pass ``index`` (``None``: of the final output)."""
+        return join(self.outdir, "_done") if index is None else join(self.outdir, "_work", f"pass{index}", "_done")
+
     def marker(self, shard_id: str) -> str:
-        return join(self.outdir, "_done", f"{shard_id}.json")
+        return join(self.markers(), f"{shard_id}.json")
 
     def pass_data(self, index: int, shard_id: str) -> str:
         return join(self.outdir, "_work", f"pass{index}", f"{shard_id}.parquet")
 
     def pass_marker(self, index: int, shard_id: str) -> str:
-        return join(self.outdir, "_work", f"pass{index}", "_done", f"{shard_id}.json")
+        return join(self.markers(index), f"{shard_id}.json")
 
     def packed(self, shard_id: str) -> str:
         return join(self.outdir, "packed", f"{shard_id}.parquet")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,8 +137,7 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
 
 def _committed(layout: Layout, index: int | None) -> set[str]:
     """Shard ids with a marker of pass ``index`` (``None``: the final output), from one listing."""
-    folder = posixpath.dirname(layout.marker("x") if index is None else layout.pass_marker(index, "x"))
-    return {n[: -len(".json")] for n in file_names(folder) if n.endswith(".json")}
+    return {n[: -len(".json")] for n in file_names(layout.markers(index)) if n.endswith(".json")}
 
 
 def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -> dict[str, Any]:

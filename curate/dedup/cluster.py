@@ -168,9 +168,10 @@ def preference_order(plan: Plan, edges: NodeEdges, members: np.ndarray) -> np.nd
     if plan.config.keep == "first":
         return members  # nodes are numbered in global order, index documents first
     is_index = members < edges.index_nodes.size
-    final = edges.to_global(members) < max(plan.n_final, plan.n_index)
+    glob = edges.to_global(members)
+    final = glob < max(plan.n_final, plan.n_index)
     length = np.zeros(members.size, dtype=np.int64)
-    length[~is_index] = _batch_lengths(plan, edges.to_global(members[~is_index]))
+    length[~is_index] = _batch_lengths(plan, glob[~is_index])
     return members[np.lexsort((members, -length, ~final))]
 
 

@@ -108,6 +108,11 @@ class MinHashConfig:
         return self.verify_threshold is not None and self.verify_method == "exact"
 
     @property
+    def verify_column(self) -> str:
+        """What verification compares, by column of the per-shard files: ``shingles`` or ``sig``."""
+        return "shingles" if self.verify_method == "exact" else "sig"
+
+    @property
     def removal_rule(self) -> RemovalRule:
         """``removal``, or its default: ``direct`` with verification, ``components`` without."""
         if self.removal is not None:

@@ -57,8 +57,7 @@ def _write_index_payloads(plan: Plan, column: str) -> None:
         out = stack.enter_context(atomic_open(index_payload_path(plan.index_dir, plan.run_name, column), "wb"))
         w: pq.ParquetWriter | None = None
         for sid in plan.shard_ids:
-            src = plan.step.shingles(sid) if column == "shingles" else plan.step.sig(sid)
-            fs, p = filesystem(src)
+            fs, p = filesystem(plan.step.payloads(sid, column))
             with fs.open(p, "rb") as f:
                 pf = pq.ParquetFile(f)
                 if w is None:
@@ -174,7 +173,7 @@ def commit_run(plan: Plan) -> dict[str, Any]:
             for sid in plan.shard_ids:
                 w.write_table(read_parquet(plan.step.sig(sid), columns=["id"]))
         if plan.verify:
-            _write_index_payloads(plan, "shingles" if plan.config.verify_method == "exact" else "sig")
+            _write_index_payloads(plan, plan.config.verify_column)
         workdir_run = plan.run_name.rsplit(".", 1)[0]
         superseded = [r for r in manifest["runs"] if is_own_run(r["name"], workdir_run)]
         manifest["runs"] = [r for r in manifest["runs"] if not is_own_run(r["name"], workdir_run)]

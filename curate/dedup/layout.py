@@ -40,8 +40,17 @@ class StepLayout:
         """Shingle sets, row = position (only with exact verification); committed by the sig marker."""
         return join(self.root, "shingles", f"{safe_name(shard_id)}.parquet")
 
+    def payloads(self, shard_id: str, column: str) -> str:
+        """The file holding ``column`` (``sig`` or ``shingles``) of a shard."""
+        return self.shingles(shard_id) if column == "shingles" else self.sig(shard_id)
+
+    @property
+    def sig_markers(self) -> str:
+        """The folder of the signature markers (listed once by the plan)."""
+        return join(self.root, "sigs")
+
     def sig_marker(self, shard_id: str) -> str:
-        return join(self.root, "sigs", f"{safe_name(shard_id)}.json")
+        return join(self.sig_markers, f"{safe_name(shard_id)}.json")
 
     @property
     def run_file(self) -> str:

@@ -112,7 +112,7 @@ def make_plan(
         raise ValueError("shard ids must be unique")
     docs, digests, short = [], [], 0
     fingerprint = config.signature_fingerprint()
-    committed = file_names(posixpath.dirname(step.sig_marker("x")))  # one listing, not one check per shard
+    committed = file_names(step.sig_markers)  # one listing, not one check per shard
     for sid in shard_ids:
         if posixpath.basename(step.sig_marker(sid)) not in committed:
             raise FileNotFoundError(f"no committed MinHash signatures for shard {sid!r} ({step.sig(sid)})")

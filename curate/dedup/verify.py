@@ -52,11 +52,6 @@ from curate.storage import exists
 _COMPARE_ROWS = {"estimate": 16384, "exact": 1024}
 
 
-def payload_column(config: MinHashConfig) -> str:
-    """The column of a source's file holding what ``config.verify_method`` compares."""
-    return "shingles" if config.verify_method == "exact" else "sig"
-
-
 def payload_type(config: MinHashConfig) -> pa.DataType:
     return pa.large_binary() if config.verify_method == "exact" else pa.binary(8 * config.num_hashes)
 
@@ -69,12 +64,10 @@ def fetched_schema(config: MinHashConfig) -> pa.Schema:
 def source_payloads(plan: Plan, source: int) -> str | None:
     """The payload file of a source (row = document's number within the source), or None."""
     runs = len(plan.index_runs)
-    exact = plan.config.verify_method == "exact"
     if source >= runs:
-        sid = plan.shard_ids[source - runs]
-        return plan.step.shingles(sid) if exact else plan.step.sig(sid)
+        return plan.step.payloads(plan.shard_ids[source - runs], plan.config.verify_column)
     assert plan.index_dir is not None
-    path = index_payload_path(plan.index_dir, plan.index_runs[source].name, payload_column(plan.config))
+    path = index_payload_path(plan.index_dir, plan.index_runs[source].name, plan.config.verify_column)
     return path if exists(path) else None
 
 
@@ -93,11 +86,11 @@ def first_shard(plan: Plan, source: int) -> int:
 
 
 def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, Any]:
-    """Verification step 1 (one task per source): attach the smaller ends' signatures, re-split by target shard."""
+    """Verification step 1 (one task per source): attach the smaller ends' payloads, re-split by target shard."""
     done = marker(plan.layout.fetched_marker(source))
     if done is not None:
         return {**done, "skipped": True}
-    column = payload_column(plan.config)
+    column = plan.config.verify_column
     schema = fetched_schema(plan.config)
     parts = [read_parquet(plan.layout.candidates(p, source)) for p in range(plan.partitions)]
     u = np.concatenate([t.column("u").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
@@ -172,7 +165,7 @@ def verify_task(plan: Plan, shard: int, incoming: Incoming, fault: str | None = 
     offset = plan.shard_offsets[shard]
     v_path = source_payloads(plan, len(plan.index_runs) + shard)
     assert v_path is not None  # a shard's payloads always exist (the plan checked its markers)
-    v_payloads = read_rows(v_path, payload_column(cfg), docs - offset, payload_type(cfg))
+    v_payloads = read_rows(v_path, cfg.verify_column, docs - offset, payload_type(cfg))
     keep_u, keep_v = [], []
     candidates = rejected = unverified = 0
     for k, path in paths.items():
