@@ -159,6 +159,14 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+class GlobalStepFailed(RuntimeError):
+    """Some tasks of a global step failed. What finished is committed; a rerun resumes.
+
+    A retryable failure (exit 1), never a configuration error: the runner records it as a failed
+    step in ``stats.json`` and the manifest, and the next pass does not start.
+    """
+
+
 class GlobalStep(Block):
     """A step that must see every shard before any document passes it (near-dedup).
 

@@ -1,9 +1,15 @@
-"""One run per output folder: a lock file with a heartbeat, and stale-lock detection after a crash.
+"""One run per output folder.
 
-The lock is created with ``O_CREAT | O_EXCL`` (atomic on POSIX filesystems). A lock is stale when
-its process is gone (same host) or its heartbeat is older than ``stale_after`` seconds (another
-host, or a frozen machine); a stale lock is taken over with a warning. On object stores there is
-no atomic create: the lock is best effort there, and the exactly-once shard commits still hold.
+Local and network filesystems: the lock is an ``flock`` held on ``OUTDIR/_lock`` for the whole
+run. The kernel (or the NFS lock manager) releases it the instant the holder dies, however it
+dies, so there is no stale lock to detect: no PID that can be reused after a container restart,
+no heartbeat to trust, and no rm-then-create takeover for two runs to race on. The file itself
+is never deleted (deleting a locked file would let a second run lock a new inode); it only says
+who holds it, for the error message.
+
+Object stores have no locks: there a lock object with a heartbeat is best effort (a holder whose
+heartbeat is older than ``stale_after`` is taken over, and the taker re-reads the object to check
+it won). Shard commits stay exactly-once regardless: only the driver commits, by marker.
 """
 
 from __future__ import annotations
@@ -15,11 +21,25 @@ import os
 import socket
 import threading
 import time
+import uuid
 from types import TracebackType
 
 from curate.storage import filesystem, is_local
 
 log = logging.getLogger(__name__)
+_HELD: set[int] = set()  # flock'd descriptors of this process
+
+
+def _close_inherited() -> None:
+    """In a forked child (a worker): drop the parent's lock descriptors, so the lock dies with the
+    driver and never lingers in an orphaned worker."""
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited)
 
 
 class LockedError(RuntimeError):
@@ -27,81 +47,83 @@ class LockedError(RuntimeError):
 
 
 class RunLock:
+    """``with RunLock(outdir):`` — exclusive use of ``outdir`` (or of any folder: the dedup index)."""
+
     def __init__(self, outdir: str, stale_after: float = 300.0, heartbeat: float = 30.0) -> None:
         self.outdir = outdir
         self.path = f"{outdir.rstrip('/')}/_lock"
         self.stale_after = stale_after
         self.heartbeat = heartbeat
+        self.token = uuid.uuid4().hex
+        self._fd: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.fs, self.fs_path = filesystem(self.path)
 
     def _owner(self) -> dict:
-        return {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        return {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(), "token": self.token}
 
-    def _create(self) -> bool:
-        body = json.dumps(self._owner())
-        if is_local(self.fs):
-            os.makedirs(os.path.dirname(self.fs_path), exist_ok=True)
-            try:
-                fd = os.open(self.fs_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "w") as f:
-                f.write(body)
-            return True
-        if self.fs.exists(self.fs_path):
-            return False
-        self.fs.pipe(self.fs_path, body.encode())
-        return True
+    # -- local / network filesystems: flock ------------------------------------------------
+    def _acquire_flock(self) -> None:
+        import fcntl
 
-    def _is_stale(self) -> tuple[bool, str]:
+        os.makedirs(os.path.dirname(self.fs_path) or ".", exist_ok=True)
+        fd = os.open(self.fs_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            owner = json.loads(self.fs.cat(self.fs_path))
-            age = time.time() - self.fs.modified(self.fs_path).timestamp()
-        except (FileNotFoundError, ValueError):
-            return True, "unreadable lock"
-        who = f"pid {owner.get('pid')} on {owner.get('host')}"
-        if owner.get("host") == socket.gethostname():
-            try:
-                os.kill(int(owner["pid"]), 0)
-            except ProcessLookupError:
-                return True, f"{who} is gone"
-            except PermissionError:
-                pass
-            return False, who
-        if age > self.stale_after:
-            return True, f"{who} has not refreshed it for {age:.0f}s"
-        return False, who
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _describe(_read_fd(fd))
+            os.close(fd)
+            raise LockedError(f"{self.outdir} is being written by another run ({who}); lock file: {self.path}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(self._owner()).encode(), 0)
+        self._fd = fd
+        _HELD.add(fd)
 
-    def acquire(self) -> None:
-        if self._create():
-            self._start_heartbeat()
-            return
-        stale, who = self._is_stale()
-        if not stale:
-            raise LockedError(f"{self.outdir} is being written by another run ({who}); lock file: {self.path}")
-        log.warning("taking over a stale lock on %s (%s)", self.outdir, who)
-        self.fs.rm(self.fs_path)
-        if not self._create():
+    # -- object stores: best-effort lock object with a heartbeat ----------------------------
+    def _acquire_object(self) -> None:
+        if self.fs.exists(self.fs_path):
+            try:
+                owner = json.loads(self.fs.cat(self.fs_path))
+                age = time.time() - self.fs.modified(self.fs_path).timestamp()
+            except (FileNotFoundError, ValueError):
+                owner, age = {}, float("inf")
+            if age <= self.stale_after:
+                raise LockedError(
+                    f"{self.outdir} is being written by another run ({_describe(owner)}); lock object: {self.path}"
+                )
+            log.warning("taking over a stale lock on %s (%s, no heartbeat for %.0fs)", self.outdir, _describe(owner), age)
+        self.fs.pipe(self.fs_path, json.dumps(self._owner()).encode())
+        time.sleep(min(1.0, self.heartbeat))  # a racing taker writes too: the last write wins, and says so
+        try:
+            won = json.loads(self.fs.cat(self.fs_path)).get("token") == self.token
+        except (FileNotFoundError, ValueError):
+            won = False
+        if not won:
             raise LockedError(f"{self.outdir}: another run took the lock first ({self.path})")
         self._start_heartbeat()
 
     def _start_heartbeat(self) -> None:
         def beat() -> None:
             while not self._stop.wait(self.heartbeat):
-                try:
-                    if is_local(self.fs):
-                        os.utime(self.fs_path)
-                    else:
-                        self.fs.touch(self.fs_path, truncate=False)
-                except OSError:
-                    pass
+                with contextlib.suppress(OSError):
+                    self.fs.touch(self.fs_path, truncate=False)
 
         self._thread = threading.Thread(target=beat, name="curate-lock-heartbeat", daemon=True)
         self._thread.start()
 
+    def acquire(self) -> None:
+        if is_local(self.fs):
+            self._acquire_flock()
+        else:
+            self._acquire_object()
+
     def release(self) -> None:
+        if self._fd is not None:
+            _HELD.discard(self._fd)
+            os.close(self._fd)  # releases the flock; the file stays (see the module docstring)
+            self._fd = None
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -114,3 +136,14 @@ class RunLock:
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+def _read_fd(fd: int) -> dict:
+    try:
+        return json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except ValueError:
+        return {}
+
+
+def _describe(owner: dict) -> str:
+    return f"pid {owner.get('pid')} on {owner.get('host')}" if owner else "owner unknown"

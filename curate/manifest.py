@@ -40,7 +40,16 @@ def check_compatible(outdir: str, pipeline: Pipeline) -> dict[str, Any]:
     return manifest
 
 
-def record_run(outdir: str, manifest: dict[str, Any], shards: dict[str, dict[str, Any]], run: dict[str, Any]) -> None:
-    manifest["shards"].update(shards)
+def start_run(outdir: str, manifest: dict[str, Any], inputs: list[str]) -> dict[str, Any]:
+    """Write the manifest as intent before any work: the folder is bound to its pipeline from the
+    first instruction on, and an interrupted run leaves a record (status ``running``)."""
+    run = {"started": time.time(), "status": "running", "inputs": len(inputs)}
     manifest["runs"].append(run)
+    write_json(manifest_path(outdir), manifest)
+    return run
+
+
+def record_run(outdir: str, manifest: dict[str, Any], shards: dict[str, dict[str, Any]], run: dict[str, Any]) -> None:
+    """Update the run's record (``run`` is the dict :func:`start_run` appended) and the shard states."""
+    manifest["shards"].update(shards)
     write_json(manifest_path(outdir), manifest)

@@ -1,8 +1,9 @@
 """A pipeline: a reader, an ordered list of blocks, a writer; one input file = one shard = one task.
 
 Global steps (near-dedup) split the block list into passes. Pass 0 reads the input shard; each
-later pass reads the previous pass's per-shard output. Every pass of every shard commits its
-output atomically with a marker, so a rerun skips what is done and retries what failed.
+later pass reads the previous pass's per-shard output. Every pass of every shard is committed by
+the driver with a marker (:mod:`curate.commit`), so a rerun skips what is done and retries what
+failed, and no partial shard is ever visible or counted.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate.blocks import Block, GlobalStep, as_block
+from curate.commit import PassFiles, new_attempt
 from curate.context import ShardContext
 from curate.document import Document
 from curate.readers.inputs import Shard
 from curate.readers.parquet import ParquetReader
 from curate.readers.warc import WarcReader
 from curate.stats import BlockStats
-from curate.storage import exists, join, read_json, write_json
+from curate.storage import exists, join, read_json
 from curate.writers.parquet import ParquetShardWriter, ParquetWriterConfig
 
 
@@ -85,16 +87,20 @@ class Pipeline:
 
 @dataclass
 class Layout:
-    """Where a run keeps its files under OUTDIR."""
+    """Where a run keeps its files under OUTDIR (final names; attempts stage under ``_work/attempts``)."""
 
     outdir: str
+
+    def pass_files(self, index: int | None) -> PassFiles:
+        """The files of pass ``index`` (``None``: the final pass, whose data is ``data/``)."""
+        return PassFiles(self.outdir, -1 if index is None else index, final=index is None)
 
     def data(self, shard_id: str) -> str:
         return join(self.outdir, "data", f"{shard_id}.parquet")
 
     def markers(self, index: int | None = None) -> str:
         """The folder of the markers of pass ``index`` (``None``: of the final output)."""
-        return join(self.outdir, "_done") if index is None else join(self.outdir, "_work", f"pass{index}", "_done")
+        return self.pass_files(index).markers
 
     def marker(self, shard_id: str) -> str:
         return join(self.markers(), f"{shard_id}.json")
@@ -121,6 +127,8 @@ class ShardResult:
     rows_written: int = 0
     seconds: float = 0.0
     skipped: bool = False
+    attempt: str = ""
+    staged: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,17 +138,27 @@ class ShardResult:
             "rows_written": self.rows_written,
             "seconds": round(self.seconds, 4),
             "blocks": self.blocks,
+            "attempt": self.attempt,
+            "staged": self.staged,
+            "skipped": self.skipped,
         }
 
 
 def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: int, final: bool) -> ShardResult:
-    """Run one pass of one shard and commit it: data first, then the marker (readers trust markers)."""
+    """Run one pass of one shard into files staged under this attempt's own names.
+
+    Nothing here commits: the caller (the driver, :func:`curate.commit.commit`) accepts one
+    attempt per shard by writing its marker, then publishes its files. A pass already committed
+    returns its marker's record with ``skipped`` set.
+    """
     layout = Layout(outdir)
-    marker = layout.marker(shard.id) if final else layout.pass_marker(pass_index, shard.id)
+    files = layout.pass_files(None if final else pass_index)
+    marker = files.marker(shard.id)
     if exists(marker):
         done = read_json(marker)
         return ShardResult(shard.id, shard.path, pass_index, done["blocks"], done["rows_written"], 0.0, True)
     start = time.perf_counter()
+    attempt = new_attempt()
     the_pass = pipeline.passes()[pass_index]
     ctx = ShardContext(shard_id=shard.id, input_path=shard.path, outdir=outdir)
     stats: list[BlockStats] = []
@@ -149,7 +167,7 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
         source = Shard(shard.path)
     else:
         reader = ParquetReader()
-        source = Shard(layout.pass_data(pass_index - 1, shard.id))
+        source = Shard(_committed_data(layout, pass_index - 1, shard.id))
     reader_stats = BlockStats(reader.name)
     docs: Iterator[Document] = _metered_reader(reader, source, reader_stats)
     if pass_index == 0:
@@ -160,8 +178,8 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
         bstats = BlockStats(block.name)
         stats.append(bstats)
         docs = _metered(block, docs, bstats)
-    target = layout.data(shard.id) if final else layout.pass_data(pass_index, shard.id)
-    rows = ParquetShardWriter(target, pipeline.writer).write(docs)
+    staged = {"data": files.staged(shard.id, attempt, "data")}
+    rows = ParquetShardWriter(staged["data"], pipeline.writer).write(docs)
     for s in stats:
         unattributed = s.docs_in - s.docs_out - sum(s.dropped.values())
         if unattributed > 0:
@@ -169,12 +187,24 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
     if final and pipeline.pack is not None:
         from curate.writers.packed import pack_shard
 
-        pack_shard(target, layout.packed(shard.id), pipeline.pack)
-    result = ShardResult(
-        shard.id, shard.path, pass_index, [s.to_dict() for s in stats], rows, time.perf_counter() - start
+        staged["packed"] = files.staged(shard.id, attempt, "packed")
+        pack_shard(staged["data"], staged["packed"], pipeline.pack, name=shard.id)
+    return ShardResult(
+        shard.id,
+        shard.path,
+        pass_index,
+        [s.to_dict() for s in stats],
+        rows,
+        time.perf_counter() - start,
+        attempt=attempt,
+        staged=staged,
     )
-    write_json(marker, result.to_dict())
-    return result
+
+
+def _committed_data(layout: Layout, index: int, shard_id: str) -> str:
+    """The data a committed pass left for the next one (its marker names it)."""
+    marker = read_json(layout.pass_marker(index, shard_id))
+    return marker.get("files", {}).get("data") or layout.pass_data(index, shard_id)
 
 
 def _reader_for(path: str) -> Any:

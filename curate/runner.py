@@ -11,9 +11,11 @@ from typing import Any
 
 import cloudpickle
 
-from curate.executors.base import Executor
+from curate.blocks import GlobalStepFailed
+from curate.commit import commit, recover
+from curate.executors.base import Executor, TaskResult
 from curate.lock import RunLock
-from curate.manifest import check_compatible, record_run
+from curate.manifest import check_compatible, record_run, start_run
 from curate.pipeline import Layout, Pipeline, run_shard_pass
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, Shard, expand_inputs
 from curate.stats import BlockStats
@@ -68,19 +70,26 @@ def run_pipeline(
     """
     shards = list(expand_inputs(inputs, cc_prefix))
     with RunLock(outdir):
+        # the manifest is written as intent before any shard runs: a first run that dies still
+        # binds the folder to its pipeline, so a rerun with other options is refused
         manifest = check_compatible(outdir, pipeline)
-        result = _run_locked(pipeline, shards, outdir, executor, progress)
-        done = _committed(Layout(outdir), None)
-        states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
-        for f in result.failed:
-            states[f["shard"]] = {"input": f["input"], "state": "failed", "error": (f["error"] or "")[-2000:]}
-        run = {
-            "finished": time.time(),
-            "processed": result.processed,
-            "skipped": result.skipped,
-            "failed": len(result.failed),
-        }
-        record_run(outdir, manifest, states, run)
+        run = start_run(outdir, manifest, [s.path for s in shards])
+        result = RunResult(outdir=outdir, shards=len(shards))
+        try:
+            result = _run_locked(pipeline, shards, outdir, executor, progress)
+        finally:
+            done = _committed(Layout(outdir), None)
+            states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
+            for f in (f for f in result.failed if f["input"]):  # shards, not a failed global step
+                states[f["shard"]] = {"input": f["input"], "state": "failed", "error": (f["error"] or "")[-2000:]}
+            run.update(
+                finished=time.time(),
+                status="ok" if result.ok and result.stats else ("failed" if result.stats else "interrupted"),
+                processed=result.processed,
+                skipped=result.skipped,
+                failed=len(result.failed),
+            )
+            record_run(outdir, manifest, states, run)
     return result
 
 
@@ -97,10 +106,19 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
     per_pass: list[set[str]] = []  # shard ids done per pass (not their stats: the driver stays flat)
     for p in passes:
         final = p.index == len(passes) - 1
-        folder = layout.outdir + "/data" if final else layout.outdir + f"/_work/pass{p.index}"
+        files = layout.pass_files(None if final else p.index)
+        folder = files.folder
         remove_stale_temporaries(folder)
+        published, orphans = recover(files)  # a killed driver's accepted-but-unpublished shards
+        if published or orphans:
+            log.info("pass %d: published %d committed shard(s), removed %d orphan attempt(s)", p.index, published, orphans)
         if p.before is not None:
-            global_stats[p.before.name] = _run_global(p.before, layout, ids, executor)
+            try:
+                global_stats[p.before.name] = _run_global(p.before, layout, ids, executor)
+            except GlobalStepFailed as e:
+                result.failed.append({"shard": f"<{p.before.name}>", "input": "", "pass": p.index, "error": str(e)})
+                log.error("%s", e)
+                break
         done = _committed(layout, None) | (set() if final else _committed(layout, p.index))
         todo = [s for s in shards if s.id not in done]
         results: set[str] = set()
@@ -108,6 +126,11 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
         docs = 0
         tasks = ((s.id, (payload, s.path, outdir, p.index, final)) for s in todo)
         for r in executor.map_tasks(_shard_task, tasks):
+            if r.ok and not r.value.get("skipped"):
+                try:  # the driver alone commits: one accepted attempt per shard
+                    commit(files, r.key, r.value)
+                except OSError as e:
+                    r = TaskResult(r.key, error=f"commit failed: {type(e).__name__}: {e}")
             if r.ok:
                 results.add(r.key)
                 docs += r.value["rows_written"]
@@ -123,6 +146,7 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
         # every task of the pass has returned: a temporary left now is an orphan of a killed worker/node;
         # a pass before a global step also wrote what that step collects (e.g. signatures) under _work/
         remove_stale_temporaries(folder if final else f"{layout.outdir}/_work", recursive=not final)
+        recover(files)  # attempts no marker accepted (killed workers, lost results) are orphans now
         per_pass.append(results)
         if result.failed and not final:
             log.error("%d shard(s) failed before a global step; fix and rerun to resume", len(result.failed))

@@ -105,15 +105,19 @@ def eos_token_id(tokenizer_path: str) -> int:
     return int(tok.token_to_id(token))
 
 
-def pack_shard(docs_parquet: str, out_path: str, config: PackConfig) -> int:
-    """Pack one shard's ``token_ids`` into rows of ``config.seq_len``; returns the number of rows written."""
+def pack_shard(docs_parquet: str, out_path: str, config: PackConfig, name: str | None = None) -> int:
+    """Pack one shard's ``token_ids`` into rows of ``config.seq_len``; returns the number of rows written.
+
+    ``name`` is the shard's name for the shuffle seed (default: the file name), so an attempt's
+    staged file shuffles as the shard does, whatever its staging name.
+    """
     stream, stats, value_type = _token_stream(docs_parquet, config)
     T = config.seq_len
     n_rows = stream.size // T
     stats.rows = n_rows
     stats.tokens_packed = n_rows * T
     stats.tail_tokens_dropped = int(stream.size - n_rows * T)
-    stats.shard = shard_name(docs_parquet)
+    stats.shard = name or shard_name(docs_parquet)
     rows = stream[: n_rows * T].reshape(n_rows, T)
     if config.shuffle and n_rows > 1:
         rng = np.random.default_rng(shuffle_seed(config.seed, stats.shard))
