@@ -76,7 +76,9 @@ def commit(files: PassFiles, shard_id: str, record: dict) -> None:
     staged: dict[str, str] = record["staged"]
     for path in staged.values():
         if not exists(path):
-            raise FileNotFoundError(f"shard {shard_id}: staged file {path} is missing; the attempt is not committed")
+            raise FileNotFoundError(
+                f"shard {shard_id}: staged file {path} is missing; the attempt is not committed"
+            )
     marker = {**record, "files": {role: files.target(shard_id, role) for role in staged}}
     write_json(files.marker(shard_id), marker)  # the commit point
     publish(marker)

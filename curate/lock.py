@@ -74,7 +74,9 @@ class RunLock:
         except BlockingIOError:
             who = _describe(_read_fd(fd))
             os.close(fd)
-            raise LockedError(f"{self.outdir} is being written by another run ({who}); lock file: {self.path}") from None
+            raise LockedError(
+                f"{self.outdir} is being written by another run ({who}); lock file: {self.path}"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(self._owner()).encode(), 0)
         self._fd = fd
@@ -92,7 +94,12 @@ class RunLock:
                 raise LockedError(
                     f"{self.outdir} is being written by another run ({_describe(owner)}); lock object: {self.path}"
                 )
-            log.warning("taking over a stale lock on %s (%s, no heartbeat for %.0fs)", self.outdir, _describe(owner), age)
+            log.warning(
+                "taking over a stale lock on %s (%s, no heartbeat for %.0fs)",
+                self.outdir,
+                _describe(owner),
+                age,
+            )
         self.fs.pipe(self.fs_path, json.dumps(self._owner()).encode())
         time.sleep(min(1.0, self.heartbeat))  # a racing taker writes too: the last write wins, and says so
         try:

@@ -137,7 +137,9 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
             else:
                 path = next(s.path for s in todo if s.id == r.key)
                 result.failed.append({"shard": r.key, "input": path, "pass": p.index, "error": r.error})
-                log.error("shard %s (%s) failed:\n%s", r.key, path, r.error)
+                # one line; the whole traceback is in stats.json and the manifest (and with -v here)
+                log.error("shard %s (%s) failed: %s", r.key, path, _last_line(r.error))
+                log.debug("shard %s traceback:\n%s", r.key, r.error)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(docs_out=docs, failed=len(result.failed))
@@ -157,6 +159,11 @@ def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: 
     result.stats = _merged_stats(layout, shards, len(passes), global_stats, result, time.time() - started)
     write_json(f"{outdir}/stats.json", result.stats)
     return result
+
+
+def _last_line(error: str | None) -> str:
+    lines = [line for line in (error or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "unknown error"
 
 
 def _committed(layout: Layout, index: int | None) -> set[str]:

@@ -285,7 +285,7 @@ def test_node_killed_mid_job_output_equals_local_run(
         probes,
         big.name,
         done=out / "_done",
-        writing=out / "data" / f"{big.name.split('.')[0]}-*.parquet.tmp-*",
+        writing=out / "_work" / "attempts" / "final" / f"{big.name.split('.')[0]}-*.parquet.tmp-*",
     )
     assert result.ok, result.failed
     assert result.processed == len(inputs)

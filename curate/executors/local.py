@@ -10,8 +10,9 @@ which task killed it, every task in flight would be charged (a poison shard fail
 Workers are forked (``CURATE_START_METHOD`` overrides): a forked worker needs no
 ``if __name__ == "__main__"`` guard in the user's script, and the pipeline reaches it by
 cloudpickle either way, so functions defined in a notebook or ``__main__`` work as blocks.
-Workers ignore SIGINT (Ctrl-C reaches the whole process group; the driver stops them) and die
-on SIGTERM, so an interrupted run leaves no worker and no traceback behind.
+Workers ignore SIGINT (Ctrl-C reaches the whole process group; the driver stops them), die on
+SIGTERM, and die with the driver (Linux ``PR_SET_PDEATHSIG``), so an interrupted or killed run
+leaves no worker and no traceback behind.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import sys
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +39,20 @@ def _init_worker() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker is killed when the driver dies (even by SIGKILL), so no orphan goes on
+    computing a shard whose result nobody will commit."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the driver died before the call took effect
+            os._exit(1)
 
 
 def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, str | None]:
@@ -96,7 +112,9 @@ class _Worker:
 class LocalExecutor:
     """Process pool over the cores of this machine, with per-task fault isolation."""
 
-    def __init__(self, workers: int | None = None, max_retries: int = 1, in_flight_per_worker: int = 1) -> None:
+    def __init__(
+        self, workers: int | None = None, max_retries: int = 1, in_flight_per_worker: int = 1
+    ) -> None:
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, not {workers}")
         if max_retries < 0:
@@ -109,7 +127,9 @@ class LocalExecutor:
     def _context(self) -> mp.context.BaseContext:
         return mp.get_context(os.environ.get("CURATE_START_METHOD", "fork"))
 
-    def map_tasks(self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]]) -> Iterator[TaskResult]:
+    def map_tasks(
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]]
+    ) -> Iterator[TaskResult]:
         ctx = self._context()
         pending = iter(tasks)
         retry: deque[Task] = deque()

@@ -17,10 +17,12 @@ are ``ray.put`` once per ``map_tasks`` call and passed by reference, not copied 
 A function that needs more than the config's resources (one big clustering task) says so with a
 ``task_resources`` attribute (``{"memory": ..., "num_cpus": ...}``).
 
-A retried task runs the shard again from the start. That is safe because every commit is
-data-then-marker under unique temporary names (:mod:`curate.storage`): a second attempt, or a
-duplicate still running on a node that was declared dead, leaves one copy; the temporary file
-of the attempt that died is stale once the pass is over (the runner removes stale temporaries).
+A retried task runs the shard again from the start. That is safe because of the commit protocol
+(:mod:`curate.commit`): every attempt stages its files under names of its own, and only the
+driver commits, by writing the marker of the one attempt whose result it accepted. A second
+attempt, or a zombie still running on a node that was declared dead, can never overwrite a
+committed file, on a local disk or an object store; its staged files are orphans that the next
+pass start removes.
 
 Worker output reaches the driver's terminal (``log_to_driver``); on a cluster, ``ray logs``
 (``ray logs cluster``, ``ray logs worker-<id>.err --node-id ...``) reads the rest.
