@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import socket
+import struct
+import threading
+import time
 from pathlib import Path
 
+import hostile_inputs as hostile
 import pytest
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -13,8 +18,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from curate.readers.inputs import Shard, expand_inputs
-from curate.readers.warc import WarcReader, WarcReaderConfig
+from curate.readers.warc import TruncatedArchiveError, WarcReader, WarcReaderConfig
 from curate.stats import BlockStats
+
+CC = "cc-2020-34-sample.warc.gz"
 
 
 def read(path: str | Path, config: WarcReaderConfig | None = None) -> tuple[list, BlockStats]:
@@ -45,7 +52,7 @@ def test_every_real_warc_is_read_and_accounted(warc_dir: Path) -> None:
         docs, stats = read(path)
         # every record is either yielded or dropped with a reason: nothing disappears silently
         assert stats.docs_in == len(docs) + sum(stats.dropped.values()), path.name
-        assert not stats.counters.get("file_truncated_or_corrupt"), path.name
+        assert not stats.counters and not set(stats.dropped) & {"damaged_gzip_member", "file_truncated"}, path.name
         for d in docs:
             assert d.id and d.url and (d.html or d.text)
 
@@ -95,15 +102,111 @@ def test_truncated_records_and_wat_and_wet(warc_dir: Path) -> None:
     assert wet[0].metadata["dump"] == "CC-MAIN-2024-22"
 
 
-def test_truncated_gzip_is_counted_not_silent(warc_dir: Path, tmp_path: Path) -> None:
-    data = (warc_dir / "cc-2020-34-sample.warc.gz").read_bytes()
+def test_truncated_gzip_fails_the_shard_unless_asked_to_keep_the_readable_part(warc_dir: Path, tmp_path: Path) -> None:
+    """A cut-off .warc.gz (still downloading) must not commit as complete: it fails, so a rerun redoes it."""
+    data = (warc_dir / CC).read_bytes()
     cut = tmp_path / "cut.warc.gz"
     cut.write_bytes(data[: len(data) // 2])
-    docs, stats = read(cut)
-    full, _ = read(warc_dir / "cc-2020-34-sample.warc.gz")
+    with pytest.raises(TruncatedArchiveError, match="ends inside a record"):
+        read(cut)
+    docs, stats = read(cut, WarcReaderConfig(on_truncated="keep"))
+    full, _ = read(warc_dir / CC)
     assert 0 < len(docs) < len(full)
-    assert stats.counters["file_truncated_or_corrupt"] == 1
+    assert stats.dropped["file_truncated"] == 1
+    assert stats.docs_in == len(docs) + sum(stats.dropped.values())
     assert [d.id for d in docs] == [d.id for d in full[: len(docs)]]
+    with pytest.raises(ValueError, match="on_truncated"):
+        WarcReaderConfig(on_truncated="maybe")  # type: ignore[arg-type]
+
+
+def test_uncompressed_file_cut_short_fails_or_loses_only_its_last_record(warc_dir: Path, tmp_path: Path) -> None:
+    records = [hostile.record(m) for m in hostile.members((warc_dir / CC).read_bytes())]
+    last = hostile.RESPONSES[-1]
+    cut = tmp_path / "cut.warc"
+    cut.write_bytes(b"".join(records[:last]) + records[last][: len(records[last]) // 2])  # inside its body
+    with pytest.raises(TruncatedArchiveError):
+        read(cut)
+    docs, stats = read(cut, WarcReaderConfig(on_truncated="keep"))
+    full, _ = read(warc_dir / CC)
+    assert [d.id for d in docs] == [d.id for d in full[:-1]] and stats.dropped["file_truncated"] == 1
+
+
+def test_damaged_gzip_members_cost_only_their_own_records(warc_dir: Path, tmp_path: Path) -> None:
+    """Bad CRC, scribbled deflate data, garbage between members: resync at the next member, count, go on."""
+    src = hostile.Sources.load(warc_dir.parent)
+    full, full_stats = read(warc_dir / CC)
+    lost = hostile.cc_ids(src, (5, 29))
+    path = tmp_path / "damaged.warc.gz"
+    path.write_bytes(hostile._edit_members(src, {5: hostile._flip_crc, 29: hostile._scribble}))
+    docs, stats = read(path)
+    assert [d.id for d in docs] == [d.id for d in full if d.id not in lost] and len(lost) == 2
+    assert stats.dropped["damaged_gzip_member"] == 2 and stats.docs_in == full_stats.docs_in
+    path.write_bytes(hostile._insert_after(src, 20, b"\x1f\x8b\x08\x00" + bytes(range(256)) * 8))
+    docs, stats = read(path)
+    assert [d.id for d in docs] == [d.id for d in full] and stats.dropped["damaged_gzip_member"] == 1
+
+
+def test_lying_content_length_costs_one_record(warc_dir: Path, tmp_path: Path) -> None:
+    src = hostile.Sources.load(warc_dir.parent)
+    full, _ = read(warc_dir / CC)
+    for k, length in ((17, b"9999999"), (20, b"100")):
+        path = tmp_path / f"cl{k}.warc.gz"
+        path.write_bytes(hostile._edit_record(src, k, lambda ln, b, n=length: hostile.join_record(ln, b, n)))
+        docs, stats = read(path)
+        assert [d.id for d in docs] == [d.id for d in full if d.id not in hostile.cc_ids(src, (k,))]
+        assert stats.dropped["bad_content_length"] == 1
+
+
+def test_io_error_mid_read_propagates_and_is_never_taken_for_damage(warc_dir: Path) -> None:
+    """A connection reset while reading (an ``OSError``) must fail the shard, not commit a prefix."""
+    data = (warc_dir / CC).read_bytes()
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.sendall(data[: len(data) // 3])
+        time.sleep(0.2)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        reader, stats = WarcReader(), BlockStats("warc_reader")
+        with (
+            socket.create_connection(server.getsockname()) as client,
+            client.makefile("rb") as stream,
+            pytest.raises(ConnectionResetError),
+        ):
+            list(reader.read_from(stream, Shard("tcp://peer/cc.warc.gz"), stats))
+    finally:
+        thread.join(5)
+        server.close()
+
+
+def test_duplicate_record_ids_keep_the_first_and_count_the_rest(warc_dir: Path, tmp_path: Path) -> None:
+    src = hostile.Sources.load(warc_dir.parent)
+    path = tmp_path / "dup.warc.gz"
+    path.write_bytes(hostile._dup_ids(src))
+    docs, stats = read(path)
+    full, _ = read(warc_dir / CC)
+    assert [d.id for d in docs] == [d.id for d in full] and stats.dropped["duplicate_record_id"] == 1
+
+
+def test_broken_chunking_and_non_warc_bytes_are_counted(warc_dir: Path, tmp_path: Path) -> None:
+    src = hostile.Sources.load(warc_dir.parent)
+    for name, data, reason in (
+        ("bad.warc", hostile._chunked_bad_size(src), "malformed_chunking"),
+        ("short.warc", hostile._chunked_short(src), "malformed_chunking"),
+        ("page.warc", src.pages[0], "not_a_warc_record"),
+        ("page.warc.gz", gzip.compress(src.pages[0]), "not_a_warc_record"),
+    ):
+        (tmp_path / name).write_bytes(data)
+        docs, stats = read(tmp_path / name)
+        assert docs == [] and stats.dropped == {reason: 1}, name
+    (tmp_path / "empty.warc.gz").write_bytes(b"")
+    docs, stats = read(tmp_path / "empty.warc.gz")
+    assert docs == [] and stats.docs_in == 0 and stats.counters == {"empty_file": 1}
 
 
 def _record(writer: WARCWriter, url: str, status: str, ctype: str | None, body: bytes, rtype: str = "response") -> None:

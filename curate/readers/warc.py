@@ -2,11 +2,18 @@
 
 Why fastwarc: it read real pages 2.2x faster than warcio here, and in ``quirks_mode`` it reads
 every real file we test against, including ClueWeb09's WARC/0.18 with malformed dates, which
-warcio rejects. gzip is decompressed by Python's ``gzip`` module rather than fastwarc's own
-decoder because fastwarc ends silently on a truncated gzip member; Python raises, so a cut-off
-shard is reported instead of quietly losing its tail. HTTP chunked transfer encoding is undone by
-fastwarc; ``Content-Encoding`` is undone here only when the payload really is compressed (old
-crawls such as ClueWeb09 keep the header on already-decoded bodies).
+warcio rejects. HTTP chunked transfer encoding is undone by fastwarc; ``Content-Encoding`` is
+undone here only when the payload really is compressed (old crawls such as ClueWeb09 keep the
+header on already-decoded bodies).
+
+Hostile input (policies in ``docs/bad_inputs.md``): gzip is decoded member by member
+(:mod:`curate.readers.gzip_members`), and each record's members are parsed on their own, so a
+damaged member (bad CRC, garbage) or a lying ``Content-Length`` costs that record only
+(``damaged_gzip_member``, ``bad_content_length``) and the records after it are still read. A
+file that ends inside a record (cut short, still downloading) fails the shard with
+:class:`TruncatedArchiveError` so a rerun redoes it (``on_truncated="keep"`` counts
+``file_truncated`` and keeps what was read). An ``OSError`` while reading (a reset connection,
+a timeout) is never taken for damage: it propagates and the shard fails and is retried.
 """
 
 from __future__ import annotations
@@ -15,13 +22,14 @@ import gzip
 import io
 import logging
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Literal
 
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from curate.document import Document
+from curate.readers.gzip_members import MAGIC, gzip_events
 from curate.readers.inputs import Shard
 from curate.stats import BlockStats
 from curate.storage import filesystem
@@ -32,13 +40,47 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+class DamagedArchiveError(Exception):
+    """A file that cannot be read to its end; not an I/O error. The shard fails with this message."""
+
+
+class TruncatedArchiveError(DamagedArchiveError):
+    """The file ends inside a record: cut short or still being written. The shard fails, a rerun redoes it."""
+
+
 @dataclass(frozen=True)
 class WarcReaderConfig:
     """What the reader accepts. Defaults follow FineWeb: status 200 HTML responses only."""
 
     max_record_bytes: int = 8 * 1024 * 1024
-    skip_truncated: bool = True
+    skip_truncated: bool = True  # records the crawler itself cut (``WARC-Truncated``)
     only_status_200: bool = True
+    # a file that ends inside a record: "fail" the shard (a half-downloaded file is redone by the
+    # next run) or "keep" what was read, counting the cut record as ``file_truncated``
+    on_truncated: Literal["fail", "keep"] = "fail"
+    max_url_chars: int = 8192
+    # gzip members of one record are buffered up to this size; a bigger record (or a file that is
+    # one big gzip stream) is read as a stream instead, where a damaged member cannot be isolated
+    max_member_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.on_truncated not in ("fail", "keep"):
+            raise ValueError(f"on_truncated must be 'fail' or 'keep', not {self.on_truncated!r}")
+
+
+@dataclass
+class _ShardState:
+    """What the reader carries across the records of one shard."""
+
+    shard: Shard
+    stats: BlockStats
+    dump: str | None
+    index: int = 0
+    warned_wat: bool = False
+    last_yielded: bool = False  # the last record parsed became a document
+    last_end: int = 0  # where the last record parsed says it ends (its offset + Content-Length)
+    ids: set[str] = field(default_factory=set)
+    io_failed: Callable[[], bool] = lambda: False  # did the underlying read raise (not the parser)?
 
 
 class WarcReader:
@@ -52,41 +94,167 @@ class WarcReader:
     def read(self, shard: Shard, stats: BlockStats) -> Iterator[Document]:
         fs, p = filesystem(shard.path)
         with fs.open(p, "rb", block_size=8 * 1024 * 1024) as raw:
-            stream = _decompressed(raw)
-            try:
-                yield from self._records(stream, shard, stats)
-            except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as e:
-                # The records before the damage were yielded; the rest of the file is unreadable.
-                stats.count("file_truncated_or_corrupt")
-                log.warning("%s: stopped reading after a damaged record: %s", shard.path, e)
+            yield from self.read_from(raw, shard, stats)
 
-    def _records(self, stream: IO[bytes], shard: Shard, stats: BlockStats) -> Iterator[Document]:
-        dump = shard.dump
-        warned_wat = False
+    def read_from(self, raw: IO[bytes], shard: Shard, stats: BlockStats) -> Iterator[Document]:
+        """Read an open binary file (a socket's, a pipe's) as ``shard``; its read errors propagate."""
+        state = _ShardState(shard, stats, shard.dump)
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, 1 << 20)
+        head = buffered.peek(1 << 16)
+        # a .gz with junk before its first member is still gzip: the junk is counted as damage
+        if head[:2] == _GZIP_MAGIC or (shard.path.endswith(".gz") and MAGIC in head):
+            yield from self._gzip(buffered, state)
+        else:
+            yield from self._plain(buffered, state)
+
+    # --- framing: gzip members, plain files, truncation ---------------------------------------
+
+    def _gzip(self, raw: IO[bytes], state: _ShardState) -> Iterator[Document]:
+        """Parse each record's gzip members on their own; a member starting ``WARC/`` starts a record."""
+        events = gzip_events(raw)
+        unit: list[bytes] = []  # the members of the record being gathered
+        member: list[bytes] = []
+        size = 0
+        in_damage = False
+        for kind, data in events:
+            if kind == "data":
+                member.append(data)
+                size += len(data)
+                if size > self.config.max_member_bytes:
+                    head = unit + member
+                    yield from self._stream(_EventStream(head, events, state, self), state)
+                    return
+            elif kind == "end":
+                in_damage = False
+                joined = b"".join(member)
+                member = []
+                if unit and joined.lstrip()[:5] == b"WARC/":
+                    yield from self._unit(b"".join(unit), state)
+                    unit, size = [], len(joined)
+                unit.append(joined)
+            elif kind == "damaged":
+                size -= sum(len(m) for m in member)
+                member = []
+                if not in_damage:  # a false magic inside the damage fails too: one count per region
+                    self._lost(state, "damaged_gzip_member")
+                    log.warning("%s: damaged gzip member skipped", state.shard.path)
+                in_damage = True
+            else:  # truncated
+                if unit:
+                    yield from self._unit(b"".join(unit), state)
+                self._truncated(state)
+                self._lost(state, "file_truncated")
+                return
+        if unit:
+            yield from self._unit(b"".join(unit), state)
+
+    def _unit(self, data: bytes, state: _ShardState) -> Iterator[Document]:
+        """The records of one complete gzip member (or of members that continue one record)."""
+        before = state.index
+        try:
+            yield from self._records(io.BytesIO(data), state, data)
+        except (OSError, ValueError) as e:  # fastwarc on bytes in memory: a parse error, never I/O
+            log.warning("%s: unparseable record skipped: %s", state.shard.path, e)
+            self._lost(state, "unparseable_record")
+            return
+        if state.index == before:  # a gzip member that holds no WARC record at all
+            self._lost(state, "not_a_warc_record")
+
+    def _plain(self, raw: IO[bytes], state: _ShardState) -> Iterator[Document]:
+        """An uncompressed file: complete when it ends with a record's closing blank line."""
+        tail = _TailStream(raw)
+        state.io_failed = lambda: tail.failed
+        held: Document | None = None
+        try:
+            for doc in self._records(tail, state, None):
+                if held is not None:
+                    yield held
+                held = doc
+        except OSError as e:
+            if tail.failed:  # the read itself failed: I/O, the shard is retried
+                raise
+            raise DamagedArchiveError(f"{state.shard.path}: unparseable WARC record: {e}") from e
+        if not tail.seen:
+            state.stats.count("empty_file")
+            return
+        if state.index == 0:  # bytes, but not one record: not a WARC at all
+            self._lost(state, "not_a_warc_record")
+            return
+        # cut short: the last record claims bytes past the end, or the file stops mid-record
+        if state.last_end > tail.tell() or not tail.ends_cleanly():
+            self._truncated(state)
+            if held is not None and state.last_yielded:
+                state.stats.drop("file_truncated")
+                held = None
+            else:
+                state.stats.count("file_truncated")
+        if held is not None:
+            yield held
+
+    def _stream(self, stream: IO[bytes], state: _ShardState) -> Iterator[Document]:
+        yield from self._records(stream, state, None)
+
+    def _truncated(self, state: _ShardState) -> None:
+        if self.config.on_truncated == "fail":
+            raise TruncatedArchiveError(
+                f"{state.shard.path}: the file ends inside a record (cut short or still being written); "
+                "the shard is not committed so a rerun redoes it (on_truncated='keep' keeps the readable part)"
+            )
+        log.warning("%s: file ends inside a record; keeping the records before it", state.shard.path)
+
+    @staticmethod
+    def _lost(state: _ShardState, reason: str) -> None:
+        """Bytes that held (at least) one record we cannot read: one input, one counted drop."""
+        state.stats.docs_in += 1
+        state.stats.drop(reason)
+
+    # --- records ---------------------------------------------------------------------------------
+
+    def _records(self, stream: IO[bytes], state: _ShardState, unit: bytes | None) -> Iterator[Document]:
+        """Records to documents; with ``unit`` (the bytes being parsed), each record's framing is checked."""
+        stats = state.stats
         records = ArchiveIterator(
-            stream, parse_http=True, quirks_mode=True, auto_decode="transfer", stream_detect=False
+            stream, parse_http=True, quirks_mode=True, auto_decode="none", stream_detect=False
         )
-        for index, record in enumerate(records):
+        for record in records:
             stats.docs_in += 1
+            index = state.index
+            state.index += 1
             rtype = record.record_type
-            if rtype == WarcRecordType.response:
-                doc, reason = self._response(record, shard, index, dump)
-            elif rtype == WarcRecordType.conversion:
-                doc, reason = self._conversion(record, shard, index, dump)
+            state.last_end = record.stream_pos + _declared_length(record)
+            if unit is not None and not _framed(unit, record.stream_pos, _declared_length(record)):
+                doc, reason = None, "bad_content_length"  # its block does not end where it says
+            elif rtype in (WarcRecordType.response, WarcRecordType.conversion):
+                doc, reason = self._page(record, state, index)
             elif rtype == WarcRecordType.warcinfo:
-                dump = dump or _dump_of_warcinfo(record)
+                state.dump = state.dump or _dump_of_warcinfo(record)
                 doc, reason = None, "warcinfo_record"
             elif rtype == WarcRecordType.metadata and "json" in (record.headers.get("Content-Type") or ""):
-                if not warned_wat:
-                    log.warning("%s is a WAT file (metadata only, no page text): skipped", shard.path)
-                    warned_wat = True
+                if not state.warned_wat:
+                    log.warning("%s is a WAT file (metadata only, no page text): skipped", state.shard.path)
+                    state.warned_wat = True
                 doc, reason = None, "wat_record"
             else:
                 doc, reason = None, f"{_type_name(rtype)}_record"
+            if doc is not None and doc.id in state.ids:
+                doc, reason = None, "duplicate_record_id"
+            state.last_yielded = doc is not None
             if doc is None:
                 stats.drop(reason)
             else:
+                state.ids.add(doc.id)
                 yield doc
+
+    def _page(self, record: WarcRecord, state: _ShardState, index: int) -> tuple[Document | None, str]:
+        """A response or conversion record; a body fastwarc cannot decode (bad chunking) is one drop."""
+        read = self._response if record.record_type == WarcRecordType.response else self._conversion
+        try:
+            return read(record, state.shard, index, state.dump)
+        except OSError as e:
+            if state.io_failed():  # the file's read failed, not the record's decoding: I/O, retried
+                raise
+            log.warning("%s: record %d: unreadable body: %s", state.shard.path, index, e)
+            return None, "unreadable_body"
 
     def _response(
         self, record: WarcRecord, shard: Shard, index: int, dump: str | None
@@ -101,17 +269,25 @@ class WarcReader:
             return None, "malformed_http"
         if cfg.only_status_200 and http.status_code != 200:
             return None, "non_200_status"
+        url = _url(record)
+        if url and len(url) > cfg.max_url_chars:
+            return None, "url_too_long"
         ctype = (record.http_content_type or record.headers.get("WARC-Identified-Payload-Type") or "").lower()
         body = record.reader.read()
         if ctype and not ctype.startswith(_HTML_TYPES):
             return None, "non_html"
+        if "chunked" in (http.get("Transfer-Encoding") or "").lower():
+            decoded = _undo_chunked(body)
+            if decoded is None and body.lstrip()[:1] != b"<":  # "<": stored already decoded
+                return None, "malformed_chunking"
+            body = body if decoded is None else decoded
         body = _undo_content_encoding(body, (http.get("Content-Encoding") or "").lower())
         if not ctype and not _sniffs_html(body):
             return None, "non_html"
         meta = _record_metadata(record, shard, dump)
         if record.http_charset:
             meta["_http_charset"] = record.http_charset
-        return Document(id=_doc_id(record, shard, index), url=_url(record), html=body, metadata=meta), ""
+        return Document(id=_doc_id(record, shard, index), url=url, html=body, metadata=meta), ""
 
     def _conversion(
         self, record: WarcRecord, shard: Shard, index: int, dump: str | None
@@ -119,20 +295,154 @@ class WarcReader:
         """WET: Common Crawl's extracted text. Its id is the WARC response's id (WARC-Refers-To)."""
         if record.content_length > self.config.max_record_bytes:
             return None, "too_large"
+        url = _url(record)
+        if url and len(url) > self.config.max_url_chars:
+            return None, "url_too_long"
         text = record.reader.read().decode("utf-8", errors="replace")
         if text.count("\ufffd") > max(8, len(text) // 100):
             return None, "bad_encoding"
         refers = record.headers.get("WARC-Refers-To")
         doc_id = _strip_urn(refers) if refers else _doc_id(record, shard, index)
         meta = _record_metadata(record, shard, dump)
-        return Document(id=doc_id, url=_url(record), text=text.strip(), metadata=meta), ""
+        return Document(id=doc_id, url=url, text=text.strip(), metadata=meta), ""
 
 
-def _decompressed(raw: IO[bytes]) -> IO[bytes]:
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, 1 << 20)
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered)
-    return buffered
+class _TailStream(io.RawIOBase):
+    """Passes reads through and keeps the last bytes, to tell a complete file from a cut one."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._tail = b""
+        self._pos = 0
+        self.seen = False
+        self.failed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            data = self._raw.read(n)
+        except BaseException:
+            self.failed = True
+            raise
+        if data:
+            self.seen = True
+            self._pos += len(data)
+            self._tail = (self._tail + data[-4:])[-4:]
+        return data
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def ends_cleanly(self) -> bool:
+        # every WARC record ends with CRLF CRLF (old writers: LF LF)
+        return self._tail.endswith((b"\r\n\r\n", b"\n\n"))
+
+
+class _EventStream(io.RawIOBase):
+    """A file-like over the rest of a gzip file's members, for records too big to buffer."""
+
+    def __init__(self, head: list[bytes], events: Iterator, state: _ShardState, reader: WarcReader) -> None:
+        super().__init__()
+        self._chunks = list(head)
+        self._events = events
+        self._state = state
+        self._reader = reader
+        self._pos = 0
+        self._done = False
+        self._in_damage = False
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._chunks and not self._done:
+            self._next_event()
+        if not self._chunks:
+            return b""
+        data = self._chunks.pop(0)
+        if 0 <= n < len(data):
+            data, rest = data[:n], data[n:]
+            self._chunks.insert(0, rest)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def _next_event(self) -> None:
+        kind, data = next(self._events, ("eof", b""))
+        if kind == "data":
+            self._chunks.append(data)
+        elif kind == "end":
+            self._in_damage = False
+        elif kind == "damaged":  # the stream goes on at the next member; the record around it may be lost
+            if not self._in_damage:
+                self._state.stats.count("damaged_gzip_member")
+            self._in_damage = True
+        elif kind == "truncated":
+            self._reader._truncated(self._state)
+            self._state.stats.count("file_truncated")
+            self._done = True
+        else:
+            self._done = True
+
+
+def _framed(data: bytes, start: int, length: int) -> bool:
+    """The record at ``start`` ends ``length`` bytes after its headers: blank lines, then the end or a record."""
+    crlf, lf = data.find(b"\r\n\r\n", start), data.find(b"\n\n", start)  # old writers (ClueWeb09): LF
+    if crlf < 0 and lf < 0:
+        return False
+    end = (crlf + 4 if lf < 0 or 0 <= crlf < lf else lf + 2) + length
+    after = data[end : end + 16].lstrip()
+    return end <= len(data) and (not after or after.startswith(b"WARC/"))
+
+
+def _declared_length(record: WarcRecord) -> int:
+    try:
+        return int(record.headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0
+
+
+def _undo_chunked(body: bytes) -> bytes | None:
+    """HTTP/1.1 chunked transfer coding -> the payload; None when the chunk framing is broken.
+
+    Done here rather than by fastwarc, whose reader raises on a bad chunk and then cannot skip
+    to the next record of an uncompressed file.
+    """
+    out = []
+    pos = 0
+    while True:
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size_field = body[pos:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_field, 16)
+        except ValueError:
+            return None
+        if size == 0:
+            return b"".join(out)
+        start = eol + 2
+        if start + size > len(body):
+            return None
+        out.append(body[start : start + size])
+        pos = start + size
+        if body[pos : pos + 2] == b"\r\n":
+            pos += 2
 
 
 def _undo_content_encoding(body: bytes, encoding: str) -> bytes:
