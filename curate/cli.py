@@ -1,7 +1,9 @@
 """The ``curate`` command line.
 
 Exit codes a scheduler can act on: 0 success (or nothing to do), 1 some shards failed (listed on
-stderr; rerunning retries only them), 2 bad configuration or input, 3 another run holds OUTDIR.
+stderr; rerunning retries only them), 2 bad configuration or input, 3 another run holds OUTDIR,
+130 / 143 interrupted by SIGINT / SIGTERM (committed shards stay; rerunning resumes). Errors are
+one ``curate: error:`` line (see :mod:`curate.commands.errors`); ``-v`` adds the details.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ import logging
 import sys
 from typing import Any
 
-from curate.commands.options import add_pipeline_options
-from curate.lock import LockedError
-from curate.readers.inputs import InputError
+from curate.commands.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, RESUME, run_command
+from curate.commands.options import FLAGS, OneLineParser, add_pipeline_options, at_least
 
-EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+__all__ = ["EXIT_CONFIG", "EXIT_LOCKED", "EXIT_OK", "EXIT_PARTIAL", "build_pipeline", "main", "make_parser"]
 _SUBCOMMAND_MODULES = (
     "curate.commands.dedup",
     "curate.commands.pii",
@@ -33,7 +34,7 @@ def _add_run(sub: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     add_pipeline_options(p)
     p.add_argument("--dedup-index", metavar="DIR", help="persistent MinHash index: dedup against every earlier run")
-    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--workers", type=at_least(1), help="worker processes (default: one per core)")
     p.add_argument(
         "--ray",
         nargs="?",
@@ -45,7 +46,9 @@ def _add_run(sub: Any) -> None:
         "--cc-prefix", default="https://data.commoncrawl.org/", help="prefix for paths in warc.paths lists"
     )
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--pack", type=int, metavar="T", help="also write packed rows of T tokens to OUTDIR/packed/")
+    p.add_argument(
+        "--pack", type=at_least(1), metavar="T", help="also write packed rows of T tokens to OUTDIR/packed/"
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -72,12 +75,19 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 def build_pipeline(args: argparse.Namespace) -> Any:
     from curate.recipes import load_recipe
+    from curate.registry import ConfigError
 
     recipe = load_recipe(args.recipe)
     skip = [s.strip() for s in args.skip.split(",") if s.strip()]
-    pipeline = recipe.build(_overrides(args), skip)
-    if getattr(args, "pack", None):
-        from curate.registry import ConfigError
+    overrides = _overrides(args)
+    try:
+        pipeline = recipe.build(overrides, skip)
+    except ConfigError as e:
+        flag = FLAGS.get((e.block or "", e.key or ""))
+        if flag and flag not in str(e) and overrides.get(e.block or "", {}).get(e.key or "") is not None:
+            raise ConfigError(f"{e} ({flag})", block=e.block, key=e.key) from None
+        raise
+    if getattr(args, "pack", None) is not None:
         from curate.writers.packed import PackConfig, eos_token_id
 
         tokenize = next((b for b in pipeline.blocks if b.name == "tokenize"), None)
@@ -98,14 +108,25 @@ def make_executor(args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from curate.funnel import format_funnel
+    """Checks settings and inputs before any work, runs, prints the funnel and what to do next."""
+    from curate.commands.interrupt import Interrupted
+    from curate.commands.validate import check_inputs, check_output_dir
+    from curate.funnel import drop_warnings, format_funnel
     from curate.runner import run_pipeline
 
-    pipeline = build_pipeline(args)
-    result = run_pipeline(
-        pipeline, args.inputs, args.output, make_executor(args), not args.no_progress, args.cc_prefix
-    )
+    try:
+        check_output_dir(args.output)
+        pipeline = build_pipeline(args)
+        if pipeline.reader is None:  # our readers: each local input must be WARC or Parquet
+            check_inputs(args.inputs, args.cc_prefix)
+        executor = make_executor(args)
+        result = run_pipeline(pipeline, args.inputs, args.output, executor, not args.no_progress, args.cc_prefix)
+    except Interrupted as e:
+        print(f"curate: interrupted; {RESUME} ({_committed(args.output)} shard(s) committed)", file=sys.stderr)
+        return e.exit_code
     print(format_funnel(result.stats))
+    for warning in drop_warnings(result.stats):
+        print(warning, file=sys.stderr)
     if result.processed == 0 and not result.failed:
         print(f"nothing to do: all {result.shards} shard(s) already complete in {args.output}")
     print(f"stats: {args.output}/stats.json")
@@ -120,6 +141,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _committed(outdir: str) -> int:
+    """Shards whose final output is committed (their markers), for the interruption message."""
+    from curate.pipeline import Layout
+    from curate.storage import file_names
+
+    try:
+        return sum(1 for n in file_names(Layout(outdir).markers(None)) if n.endswith(".json"))
+    except Exception:  # noqa: BLE001 - a count for a message must never hide the interruption
+        return 0
+
+
 def cmd_recipes(args: argparse.Namespace) -> int:
     from curate.recipes import builtin_recipes, load_recipe
 
@@ -131,9 +163,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="curate", description="Web crawl -> LLM training data, the FineWeb way."
-    )
+    parser = OneLineParser(prog="curate", description="Web crawl -> LLM training data, the FineWeb way.")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run(sub)
@@ -149,26 +179,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from curate.registry import ConfigError
-
     parser = make_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    try:
-        return int(args.func(args) or 0)
-    except LockedError as e:
-        print(f"curate: error: {e}", file=sys.stderr)
-        return EXIT_LOCKED
-    except (ConfigError, InputError, FileNotFoundError) as e:
-        print(f"curate: error: {e}", file=sys.stderr)
-        return EXIT_CONFIG
-    except ValueError as e:
-        if type(e).__name__ == "TokenizerNotFound":
-            print(f"curate: error: {e}", file=sys.stderr)
-            return EXIT_CONFIG
-        raise
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

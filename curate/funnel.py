@@ -23,3 +23,20 @@ def format_funnel(stats: dict[str, Any]) -> str:
         f"tokens written {stats.get('tokens_written', 0)}"
     )
     return "\n".join(lines)
+
+
+def drop_warnings(stats: dict[str, Any], min_docs: int = 20) -> list[str]:
+    """One warning per block that received at least ``min_docs`` documents and kept none.
+
+    Why: a block dropping everything is almost always a setting (a language code, a threshold, a
+    wrong input kind), and an empty output with exit 0 otherwise looks like success.
+    """
+    out = []
+    for b in stats.get("blocks", []):
+        if b["docs_in"] >= min_docs and b["docs_out"] == 0:
+            top = max(b["dropped"].items(), key=lambda kv: kv[1])[0] if b["dropped"] else "none recorded"
+            out.append(
+                f"curate: warning: block {b['name']!r} dropped all {b['docs_in']} documents it received "
+                f"(top reason: {top})"
+            )
+    return out

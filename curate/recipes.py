@@ -73,8 +73,19 @@ def load_recipe(name_or_path: str) -> Recipe:
     if path.endswith(".py"):
         return Recipe(name=os.path.basename(path)[:-3], python_path=path)
     with open(path, encoding="utf-8") as f:
-        raw = yaml.safe_load(f)
+        try:
+            raw = yaml.safe_load(f)
+        except yaml.YAMLError as e:  # syntax, or a tag safe_load refuses (!!python/...)
+            raise ConfigError(f"--recipe {path!r}: not valid YAML: {_yaml_problem(e)}") from None
     return parse_recipe(raw, default_name=os.path.basename(path).rsplit(".", 1)[0])
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """PyYAML's error on one line: what is wrong and where (its str() spans several lines)."""
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def parse_recipe(raw: Any, default_name: str = "recipe") -> Recipe:

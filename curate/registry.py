@@ -15,7 +15,15 @@ from curate.blocks import Block
 
 
 class ConfigError(ValueError):
-    """A recipe or option names something that does not exist or has a bad value."""
+    """A recipe or option names something that does not exist or has a bad value.
+
+    ``block`` and ``key`` say where, when known, so the CLI can name the flag that set it.
+    """
+
+    def __init__(self, message: str, *, block: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.block = block
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,16 @@ def make_config(name: str, params: dict[str, Any]) -> Any:
     for key in params:
         if key not in allowed:
             raise ConfigError(f"block {name!r}: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
-    converted = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()}
+    converted = {k: _tuples(v) for k, v in params.items()}
     try:
         return cls(**converted)
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"block {name!r}: {e}") from None
+        raise ConfigError(f"block {name!r}: {e}", block=name, key=getattr(e, "key", None)) from None
+
+
+def _tuples(value: Any) -> Any:
+    """YAML lists become tuples, nested too (config fields are immutable tuples)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def build_block(name: str, params: dict[str, Any] | None = None) -> Block:
@@ -88,7 +101,9 @@ def build_block(name: str, params: dict[str, Any] | None = None) -> Block:
     cls = _load(spec.block)
     try:
         return cls(make_config(name, params or {}))
-    except ConfigError:
+    except ConfigError as e:
+        if e.block is None:
+            e.block = name
         raise
     except (ValueError, FileNotFoundError) as e:
-        raise ConfigError(f"block {name!r}: {e}") from None
+        raise ConfigError(f"block {name!r}: {e}", block=name, key=getattr(e, "key", None)) from None

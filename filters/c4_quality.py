@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from curate.blocks import Mapper
+from curate.checks import check_ranges, check_types
 from curate.document import Document
 from curate.text.sentences import count_sentences, split_sentences
 
@@ -36,6 +37,10 @@ class C4QualityConfig:
     filter_javascript: bool = True
     filter_curly_bracket: bool = True
     filter_policy: bool = True
+
+    def __post_init__(self) -> None:
+        check_types(self)  # -1 disables a numeric rule
+        check_ranges(self, dict.fromkeys(("min_num_sentences", "min_words_per_line", "max_word_length"), (-1, None)))
 
 
 class C4Quality(Mapper):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from curate.blocks import Filter
+from curate.checks import check_ranges, check_types
 from curate.document import Document
 from curate.text.words import TERMINAL_PUNCTUATION, doc_words
 
@@ -26,6 +27,11 @@ class FineWebQualityConfig:
     short_line_length: int = 30
     char_duplicates_ratio: float = 0.01
     new_line_ratio: float = 0.3
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        ratios = ("line_punct_thr", "short_line_thr", "char_duplicates_ratio", "new_line_ratio")
+        check_ranges(self, {**dict.fromkeys(ratios, (0, 1)), "short_line_length": (0, None)})
 
 
 class FineWebQuality(Filter):

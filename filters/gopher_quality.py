@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from curate.blocks import Filter
+from curate.checks import check_ranges, check_types
 from curate.document import Document
 from curate.text.words import PUNCTUATION, TERMINAL_PUNCTUATION, doc_words
 
@@ -34,6 +35,12 @@ class GopherQualityConfig:
     max_non_alpha_words_ratio: float | None = 0.8  # a minimum, despite the name (datatrove's)
     min_stop_words: int | None = 2
     stop_words: tuple[str, ...] = STOP_WORDS
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        ratios = ("max_symbol_word_ratio", "max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "max_non_alpha_words_ratio")
+        counts = ("min_doc_words", "max_doc_words", "min_avg_word_length", "max_avg_word_length", "min_stop_words")
+        check_ranges(self, {**dict.fromkeys(ratios, (0, 1)), **dict.fromkeys(counts, (0, None))})
 
 
 def _is_symbol(word: str) -> bool:

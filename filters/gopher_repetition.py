@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curate.blocks import Filter
+from curate.checks import ConfigValueError, check_ranges, check_types
 from curate.document import Document
 from curate.text.ngrams import NGrams
 from curate.text.words import doc_words
@@ -30,6 +31,15 @@ class GopherRepetitionConfig:
     dup_para_char_frac: float | None = 0.2
     top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
     dup_n_grams: tuple[tuple[int, float], ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        fracs = ("dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac")
+        check_ranges(self, dict.fromkeys(fracs, (0, 1)))
+        for name in ("top_n_grams", "dup_n_grams"):
+            for n, frac in getattr(self, name):
+                if n < 1 or not 0 <= frac <= 1:
+                    raise ConfigValueError(f"{name}: each entry is [n >= 1, fraction in [0, 1]], got [{n}, {frac}]", key=name)
 
 
 _PARAGRAPHS = re.compile(r"\n{2,}")

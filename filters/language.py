@@ -13,14 +13,47 @@ import os
 from dataclasses import dataclass
 
 from curate.blocks import Mapper
+from curate.checks import ConfigValueError, check_range, check_types
 from curate.document import Document
+
+from .language_labels import NotAFastTextModel, model_labels, suggest
+
+
+class UnknownLanguage(ConfigValueError):
+    """A language code the LID model never outputs: every page would be dropped."""
+
+
+class LanguageModelNotFound(ConfigValueError, FileNotFoundError):
+    pass
 
 
 @dataclass(frozen=True)
 class LanguageConfig:
+    """Codes as the model labels them (``en``, ``zh``; empty or None: any language), score threshold."""
+
     languages: tuple[str, ...] | None = ("en",)
     threshold: float = 0.65
     model_path: str | None = None
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        check_range(self, "threshold", 0.0, 1.0)
+        path = self.model_path or default_model_path()
+        if not os.path.isfile(path):
+            raise LanguageModelNotFound(f"language model {path!r} (--language-model) does not exist", key="model_path")
+        try:
+            labels = model_labels(path)
+        except NotAFastTextModel as e:
+            raise ConfigValueError(f"language model: {e}", key="model_path") from None
+        for code in self.languages or ():
+            if code not in labels:
+                hint = suggest(code, labels)
+                did_you_mean = f"; did you mean {hint!r}?" if hint else f" ({len(labels)} codes, e.g. en, de, zh)"
+                raise UnknownLanguage(
+                    f"languages: {code!r} is not a language code of the model {os.path.basename(path)}"
+                    f"{did_you_mean}",
+                    key="languages",
+                )
 
 
 def default_model_path() -> str:
@@ -39,9 +72,6 @@ class LanguageFilter(Mapper):
         super().__init__()
         self.config = config or LanguageConfig()
         self._model = None
-        path = self.config.model_path
-        if path is not None and not os.path.exists(path):
-            raise FileNotFoundError(f"language model {path!r} (--language-model) does not exist")
 
     def setup(self) -> None:
         import fasttext

@@ -14,12 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from curate.blocks import BatchMapper
+from curate.checks import ConfigValueError, check_range, check_types
 from curate.document import Document
 from curate.stats import BlockStats
 
 
-class TokenizerNotFound(ValueError):
-    pass
+class TokenizerNotFound(ConfigValueError):
+    """``--tokenizer`` names no local file and nothing the hub (or its cache) has."""
+
+
+class TokenizerInvalid(ConfigValueError):
+    """``--tokenizer`` is a file, but not a ``tokenizers`` JSON (a vocab.txt, a model, HTML...)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,12 @@ class TokenizeConfig:
     eos_token: str | None = None
     batch_size: int = 256
 
+    def __post_init__(self) -> None:
+        check_types(self)
+        check_range(self, "batch_size", 1)
+        if not self.tokenizer.strip():
+            raise ConfigValueError("tokenizer must not be empty", key="tokenizer")
+
 
 def resolve_tokenizer(name_or_path: str) -> str:
     """A local path to the tokenizer's JSON, fetching from the hub only if it is reachable."""
@@ -36,6 +47,8 @@ def resolve_tokenizer(name_or_path: str) -> str:
         return name_or_path
     if os.path.isdir(name_or_path) and os.path.isfile(os.path.join(name_or_path, "tokenizer.json")):
         return os.path.join(name_or_path, "tokenizer.json")
+    if _looks_like_path(name_or_path):  # not a hub name ("gpt2", "org/name"): do not ask the hub
+        raise TokenizerNotFound(f"--tokenizer {name_or_path!r}: no such file", key="tokenizer")
     try:
         from huggingface_hub import hf_hub_download
 
@@ -48,8 +61,24 @@ def resolve_tokenizer(name_or_path: str) -> str:
     except Exception as e:  # noqa: BLE001
         raise TokenizerNotFound(
             f"--tokenizer {name_or_path!r}: not a local tokenizer.json and not loadable from the Hugging Face "
-            f"hub (offline and not cached?). Pass a path, e.g. --tokenizer path/to/tokenizer.json ({type(e).__name__})"
+            f"hub (offline and not cached?). Pass a path, e.g. --tokenizer path/to/tokenizer.json ({type(e).__name__})",
+            key="tokenizer",
         ) from None
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.endswith(".json") or name.startswith((".", "/", "~")) or name.count("/") > 1
+
+
+def load_tokenizer(path: str, option: str) -> object:
+    """The ``tokenizers.Tokenizer`` in ``path``; :class:`TokenizerInvalid` naming ``option`` if it is none."""
+    from tokenizers import Tokenizer
+
+    try:
+        return Tokenizer.from_file(path)
+    except Exception as e:  # noqa: BLE001 - tokenizers raises a bare Exception on a bad file
+        detail = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise TokenizerInvalid(f"{option} {path!r}: not a tokenizers JSON file ({detail})", key="tokenizer") from None
 
 
 class Tokenize(BatchMapper):
@@ -66,18 +95,21 @@ class Tokenize(BatchMapper):
         self._tok = None
         self._eos: int | None = None
         self.dtype = np.uint16
+        self.setup()  # in the driver: a file that is no tokenizer, or has no EOS, fails before any shard
 
     def setup(self) -> None:
-        from tokenizers import Tokenizer
-
-        self._tok = Tokenizer.from_file(self.path)
+        if self._tok is None:
+            self._tok = load_tokenizer(self.path, "--tokenizer")
         vocab = self._tok.get_vocab_size(with_added_tokens=True)
         self.dtype = np.uint16 if vocab <= 1 << 16 else np.uint32
         if self.config.append_eos:
             token = self.config.eos_token or _guess_eos(self._tok)
             self._eos = self._tok.token_to_id(token) if token else None
             if self._eos is None:
-                raise ValueError(f"tokenizer has no end-of-text token {token!r}: pass eos_token")
+                raise ConfigValueError(
+                    f"tokenizer {self.path!r} has no end-of-text token {token!r} (--eos): set eos_token",
+                    key="eos_token",
+                )
 
     def map_batch(self, docs: list[Document], stats: BlockStats) -> list[str | None]:
         encodings = self._tok.encode_batch_fast([d.text for d in docs], add_special_tokens=False)

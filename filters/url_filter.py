@@ -41,6 +41,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from curate.blocks import Filter
+from curate.checks import check_range, check_types
 from curate.document import Document
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class URLFilterConfig:
     lowercase_url_words: bool = True  # fix: datatrove matches banned words case-sensitively
     match_url_without_scheme: bool = True  # fix: UT1 list URLs have no scheme
     cache_dir: str | None = None  # default: $CURATE_CACHE_DIR or ~/.cache/curate
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        check_range(self, "soft_word_threshold", 0)
 
 
 def normalize(text: str) -> str:

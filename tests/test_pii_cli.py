@@ -82,9 +82,16 @@ def test_cli_run_with_namespace_hash_mode(inputs: list[Path], tmp_path: Path) ->
     assert "secret" not in (tmp_path / "pii_stats.json").read_text()
 
 
-def test_cli_fails_clearly_without_ner_model(inputs: list[Path], tmp_path: Path) -> None:
-    from curate.filters.pii import NerModelMissing
+def test_cli_fails_clearly_without_ner_model(
+    inputs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from curate.filters.pii import NerModelMissing, PIIBlock, PIIConfig
 
-    with pytest.raises(NerModelMissing, match="--pii-ner-model"):
-        pii.main([str(inputs[0]), "-o", str(tmp_path), "--pii-ner-model", "xx_no_such_model_sm"])
+    code = pii.main([str(inputs[0]), "-o", str(tmp_path), "--pii-ner-model", "xx_no_such_model_sm"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("curate: error: ") and "--pii-ner-model" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not list(tmp_path.iterdir())
+    # a pipeline with the block fails when it is built (driver), not in every worker's setup
+    with pytest.raises(NerModelMissing, match="--pii-ner-model"):
+        PIIBlock(PIIConfig(ner_model="xx_no_such_model_sm"))

@@ -36,7 +36,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from curate.commands.options import add_pipeline_options
+from curate.commands.options import add_pipeline_options, at_least
 from curate.document import Document
 from curate.pipeline import Layout
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, Shard, expand_inputs
@@ -45,6 +45,10 @@ from curate.storage import exists, filesystem, join, read_json, write_json
 
 BYTES_READ = "sample_input_bytes_read"
 QUANTITIES = ("records", "docs", "tokens")
+
+
+class SampleFailed(RuntimeError):
+    """A sampled shard failed: the estimate would describe a run without it."""
 
 
 @dataclass(frozen=True)
@@ -378,7 +382,7 @@ def estimate(
         pipeline.reader = SampleReader(per_shard, notes, pipeline.reader)
         result = run_pipeline(pipeline, [s.path for s in chosen], tmp, executor or SerialExecutor(), progress=False)
         if result.failed:
-            raise RuntimeError(f"the sample run failed on {result.failed[0]['input']}:\n{result.failed[0]['error']}")
+            raise SampleFailed(f"the sample run failed on {result.failed[0]['input']}:\n{result.failed[0]['error']}")
         layout = Layout(tmp)
         samples = [_shard_sample(layout, notes, s, len(pipeline.passes()), global_names) for s in chosen]
     stats = result.stats
@@ -466,7 +470,7 @@ def _size(n: float) -> str:
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
     """The options of ``curate run`` that decide the pipeline (shared definition), plus workers."""
     add_pipeline_options(p)
-    p.add_argument("--workers", type=int, help="worker processes (default: 1, in this process)")
+    p.add_argument("--workers", type=at_least(1), help="worker processes (default: 1, in this process)")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -478,8 +482,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="as for `curate run`")
-    p.add_argument("--sample", type=int, default=1000, metavar="N", help="HTML records to run (default 1000)")
-    p.add_argument("--sample-shards", type=int, metavar="K", help="inputs to spread the sample over (default: one per 50 records, 8 to 32)")
+    p.add_argument("--sample", type=at_least(1), default=1000, metavar="N", help="HTML records to run (default 1000)")
+    p.add_argument("--sample-shards", type=at_least(1), metavar="K", help="inputs to spread the sample over (default: one per 50 records, 8 to 32)")
     p.add_argument("--seed", type=int, default=0, help="which inputs are sampled")
     add_recipe_options(p)
     p.add_argument("--cc-prefix", default=COMMON_CRAWL_PREFIX, help="prefix for paths in warc.paths lists")
@@ -491,15 +495,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """``curate estimate``: 0 on success; bad options raise the errors ``curate.cli.main`` maps to exit 2."""
     from curate.cli import build_pipeline
+    from curate.commands.validate import check_inputs
 
     pipeline = build_pipeline(args)
+    if pipeline.reader is None:
+        check_inputs(args.inputs, args.cc_prefix)
     executor = None
     if args.workers and args.workers > 1:
         from curate.executors.local import LocalExecutor
 
         executor = LocalExecutor(workers=args.workers)
     config = EstimateConfig(sample=args.sample, shards=args.sample_shards, seed=args.seed)
-    result = estimate(pipeline, args.inputs, config, executor, args.cc_prefix)
+    try:
+        result = estimate(pipeline, args.inputs, config, executor, args.cc_prefix)
+    except SampleFailed as e:
+        lines = str(e).strip().splitlines()
+        print(f"curate: error: {lines[0][:-1]}: {lines[-1]}", file=sys.stderr)
+        return 1
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=1)
         print()

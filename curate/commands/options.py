@@ -1,11 +1,70 @@
 """The options that decide a pipeline, shared by ``curate run`` and ``curate estimate``.
 
 One definition, so an estimate always describes the run it is for (same names, types, help).
+Numbers with no config dataclass of ours behind them (workers, sizes, timeouts) are range-checked
+here by their argparse ``type``; values that go into a block's config are checked by the config
+(the Python API gets the same checks) and :data:`FLAGS` names the flag in the message.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
+
+# (block, config field) -> the flag of `curate run` / `curate estimate` that sets it
+FLAGS: dict[tuple[str, str], str] = {
+    ("extract", "extractor"): "--extractor",
+    ("extract", "timeout_seconds"): "--extract-timeout",
+    ("extract", "timeout_clock"): "--extract-timeout-clock",
+    ("language", "languages"): "--languages",
+    ("language", "threshold"): "--language-threshold",
+    ("language", "model_path"): "--language-model",
+    ("tokenize", "tokenizer"): "--tokenizer",
+    ("tokenize", "append_eos"): "--eos",
+    ("tokenize", "eos_token"): "--eos",
+    ("pii", "ner_model"): "--pii-ner-model",
+    ("minhash_dedup", "index_dir"): "--dedup-index",
+}
+
+
+@functools.cache
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low`` (one function per bound, so parsers compare equal)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {n}")
+        return n
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
+    return x
+
+
+def number(text: str) -> float:
+    """An argparse type: a finite float (range checked by the config it goes into)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if x != x or x in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return x
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
@@ -14,15 +73,26 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokenizer", help="local tokenizer.json or hub name (default: the recipe's, gpt2)")
     p.add_argument("--eos", action="store_true", help="append the tokenizer's end-of-text token to each document")
     p.add_argument("--extractor", choices=["trafilatura", "resiliparse"])
-    p.add_argument("--extract-timeout", type=float, help="seconds per page before it is skipped (default 1)")
+    p.add_argument(
+        "--extract-timeout", type=positive_seconds, help="seconds per page before it is skipped (default 1)"
+    )
     p.add_argument(
         "--extract-timeout-clock",
         choices=("wall", "cpu"),
         help="what --extract-timeout counts: wall time (default, as datatrove) or CPU time (not "
         "affected by other load on the machine)",
     )
-    p.add_argument("--languages", nargs="+", help="languages to keep (default: en); 'all' keeps every language")
-    p.add_argument("--language-threshold", type=float)
+    p.add_argument(
+        "--languages", nargs="+", help="language codes to keep, as fastText labels them (default: en); 'all': any"
+    )
+    p.add_argument("--language-threshold", type=number, help="minimum fastText score, within [0, 1]")
     p.add_argument("--language-model", help="fastText LID model (lid.176.bin, lid.176.ftz, ...)")
     p.add_argument("--pii-ner-model", help="spaCy model name for optional PERSON/LOCATION detection")
     p.add_argument("--skip", default="", help="comma-separated block names to leave out (as in the funnel)")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one ``curate: error:`` line (exit 2), not a usage screen."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"curate: error: {message} (see `{self.prog} --help`)\n")

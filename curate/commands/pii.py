@@ -17,12 +17,25 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.commands.options import OneLineParser, at_least, number
 from curate.document import Document
 from curate.readers.inputs import expand_inputs
+from curate.registry import ConfigError
 from curate.stats import BlockStats
-from curate.storage import atomic_open, filesystem, join, write_json
+from curate.storage import atomic_open, filesystem, is_local, join, write_json
 
 STATS_FILE = "pii_stats.json"
+# PIIConfig field -> the flag that sets it, so a bad value's message names what to fix
+FLAGS = {
+    "entities": "--entities",
+    "score_threshold": "--threshold",
+    "replacement": "--replacement",
+    "replacement_per_entity": "--replacement",
+    "hash_key": "--hash-key",
+    "ner_model": "--pii-ner-model",
+    "ner_entities": "--ner-entities",
+    "audit_samples": "--audit-samples",
+}
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -37,7 +50,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
         metavar="ENTITY",
         help=f"pattern entities to scrub (default: {' '.join(DEFAULT_ENTITIES)}); commas work too",
     )
-    p.add_argument("--threshold", type=float, default=0.35, help="minimum presidio score (default 0.35)")
+    p.add_argument("--threshold", type=number, default=0.35, help="minimum presidio score (default 0.35)")
     p.add_argument(
         "--replacement",
         nargs="+",
@@ -53,11 +66,11 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all-ips", action="store_true", help="scrub private/reserved IPs too (FineWeb: public only)")
     p.add_argument("--no-boosters", action="store_true", help="presidio's recognizers only (lower phone/card recall)")
     p.add_argument("--no-prescreen", action="store_true", help="run presidio on whole texts (same output, slower)")
-    p.add_argument("--audit-samples", type=int, default=20, help="redacted snippets kept per entity (default 20)")
-    p.add_argument("--workers", type=int, default=1, help="processes, one file each at a time (default 1)")
+    p.add_argument("--audit-samples", type=at_least(0), default=20, help="redacted snippets kept per entity (default 20)")
+    p.add_argument("--workers", type=at_least(1), default=1, help="processes, one file each at a time (default 1)")
     p.add_argument("--text-column", default="text")
     p.add_argument("--id-column", default="id")
-    p.add_argument("--batch-size", type=int, default=1024, help="rows per record batch")
+    p.add_argument("--batch-size", type=at_least(1), default=1024, help="rows per record batch")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -73,7 +86,17 @@ def _split(values: list[str]) -> list[str]:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`PIIConfig` the flags describe."""
+    """The :class:`PIIConfig` the flags describe; a bad value is a :class:`ConfigError` naming its flag."""
+    try:
+        return _config(args)
+    except ConfigError as e:
+        flag = FLAGS.get(e.key or "")
+        if flag and flag not in str(e):
+            raise ConfigError(f"{e} ({flag})", key=e.key) from None
+        raise
+
+
+def _config(args: argparse.Namespace) -> Any:
     from curate.filters.pii.config import PIIConfig
 
     default_mode = "placeholder"
@@ -145,7 +168,25 @@ def scrub_file(
     }
 
 
+def check_parquet_input(path: str, text_column: str) -> None:
+    """A local input must be Parquet with the text column (read from the footer only); remote ones are
+    checked by the task that reads them."""
+    from curate.commands.validate import SNIFF_BYTES, sniff
+
+    fs, p = filesystem(path)
+    if not is_local(fs):
+        return
+    with open(p, "rb") as f:
+        kind = sniff(f.read(SNIFF_BYTES))
+    if kind != "parquet":
+        raise ConfigError(f"input {path!r} is not a Parquet file (`curate pii` reads Parquet with a text column)")
+    names = pq.read_schema(p).names
+    if text_column not in names:
+        raise ConfigError(f"input {path!r} has no column {text_column!r} (--text-column); columns: {', '.join(names)}")
+
+
 def run(args: argparse.Namespace) -> int:
+    from curate.commands.validate import check_output_dir
     from curate.executors.base import SerialExecutor
     from curate.executors.local import LocalExecutor
     from curate.filters.pii.audit import AuditSampler
@@ -153,8 +194,11 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     PIIBlock(config).ensure_setup()  # fail before any work: bad entity, missing NER model or hash key
+    check_output_dir(args.output)
     outdir = args.output.rstrip("/")
     shards = list(expand_inputs(args.inputs))
+    for s in shards:
+        check_parquet_input(s.path, args.text_column)
     names = [posixpath.basename(s.path.rstrip("/")) for s in shards]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -200,10 +244,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``curate pii`` without the rest of the CLI (tests, ``python -m curate.commands.pii``)."""
-    parser = argparse.ArgumentParser(prog="curate pii", description=__doc__)
+    """``curate pii`` without the rest of the CLI (tests, ``python -m curate.commands.pii``): same exit codes."""
+    from curate.commands.errors import run_command
+
+    parser = OneLineParser(prog="curate pii", description=__doc__)
     _configure(parser)
-    return run(parser.parse_args(argv))
+    return run_command(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from curate.storage import atomic_open, join
 from .audit import AuditSampler
 from .config import PIIConfig
 from .detector import NerDetector, PIIDetector
-from .engine import block_recognizers, ner_engine
+from .engine import block_recognizers, check_ner_model, ner_engine
 from .replace import Applied, Replacer, resolve_overlaps
 
 COUNTER_PREFIX = "pii:"
@@ -36,6 +36,8 @@ class PIIBlock(Mapper):
         super().__init__(name)
         self.config = config or PIIConfig()
         Replacer(self.config)  # fail now, not in a worker, on a bad mode or a missing hash key
+        if self.config.ner_model:
+            check_ner_model(self.config.ner_model)  # a missing model is a bad setting, not a shard failure
         self._detector: PIIDetector | None = None
         self._ner: NerDetector | None = None
         self._replacer: Replacer | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from curate.checks import ConfigValueError, check_range, check_types
+
 # The pattern entities FineWeb-style cleaning cares about; none needs a spaCy model.
 DEFAULT_ENTITIES: tuple[str, ...] = (
     "EMAIL_ADDRESS",
@@ -77,14 +79,35 @@ class PIIConfig:
         self.entities = tuple(self.entities)
         self.ner_entities = tuple(self.ner_entities)
         self.phone_regions = tuple(self.phone_regions)
+        self.placeholders = {k: tuple(v) if isinstance(v, list) else v for k, v in self.placeholders.items()}
+        check_types(self)
         for mode in [self.replacement, *self.replacement_per_entity.values()]:
             if mode not in REPLACEMENT_MODES:
-                raise ValueError(f"unknown PII replacement {mode!r}: choose one of {REPLACEMENT_MODES}")
+                raise ConfigValueError(
+                    f"unknown PII replacement {mode!r} (--replacement): choose one of {', '.join(REPLACEMENT_MODES)}",
+                    key="replacement",
+                )
+        for name, values, known in (
+            ("entities", self.entities, DEFAULT_ENTITIES),
+            ("replacement_per_entity", tuple(self.replacement_per_entity), DEFAULT_ENTITIES + NER_ENTITIES),
+        ):
+            unknown = [e for e in values if e not in known]
+            if unknown:
+                raise ConfigValueError(
+                    f"{name}: unknown PII entity {', '.join(unknown)}; known: {', '.join(known)}", key=name
+                )
         unknown = [e for e in self.ner_entities if e not in NER_ENTITIES]
         if unknown:
-            raise ValueError(f"ner_entities {unknown} are not NER entities {NER_ENTITIES}")
-        if not 0.0 <= self.score_threshold <= 1.0:
-            raise ValueError(f"score_threshold must be within [0, 1], got {self.score_threshold}")
+            raise ConfigValueError(
+                f"ner_entities {unknown} (--ner-entities) are not NER entities {', '.join(NER_ENTITIES)}",
+                key="ner_entities",
+            )
+        check_range(self, "score_threshold", 0.0, 1.0)
+        check_range(self, "hash_chars", 1, 64)
+        check_range(self, "audit_samples", 0)
+        check_range(self, "audit_context_chars", 0)
+        if self.ner_model is not None and not self.ner_model.strip():
+            raise ConfigValueError("ner_model must be a spaCy package name or folder, got ''", key="ner_model")
 
     def mode_for(self, entity: str) -> str:
         return self.replacement_per_entity.get(entity, self.replacement)
@@ -93,8 +116,9 @@ class PIIConfig:
         """The HMAC key; refusing a built-in default keeps hashes from being reversible by anyone."""
         key = self.hash_key or os.environ.get(HASH_KEY_ENV)
         if not key:
-            raise ValueError(
-                f"PII replacement 'hash' needs a key: set PIIConfig.hash_key (CLI --hash-key) or ${HASH_KEY_ENV}"
+            raise ConfigValueError(
+                f"PII replacement 'hash' needs a key: set PIIConfig.hash_key (CLI --hash-key) or ${HASH_KEY_ENV}",
+                key="hash_key",
             )
         return key.encode("utf-8")
 

@@ -22,6 +22,8 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from curate.registry import ConfigError
+
 from .config import DEFAULT_ENTITIES, PRESIDIO_PHONE_REGIONS, PIIConfig
 from .prescreen import group_phone_regions
 from .recognizers import OfflineEmailRecognizer, booster_recognizers
@@ -97,22 +99,29 @@ def analyzer_engine(recognizers: list[EntityRecognizer]) -> AnalyzerEngine:
     return AnalyzerEngine(registry=registry, nlp_engine=no_op_nlp_engine(), supported_languages=[LANGUAGE])
 
 
-class NerModelMissing(RuntimeError):
+class NerModelMissing(ConfigError, RuntimeError):
     """The configured spaCy model is not installed (we never download one at run time)."""
 
 
-def ner_engine(model: str, entities: tuple[str, ...]) -> AnalyzerEngine:
-    """presidio over a spaCy pipeline (an installed package or a saved pipeline's folder)."""
+def check_ner_model(model: str) -> None:
+    """Raise :class:`NerModelMissing` unless ``model`` is an installed spaCy package or a folder."""
     import spacy
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
     if not (spacy.util.is_package(model) or Path(model).exists()):
         raise NerModelMissing(
             f"spaCy model {model!r} for PII NER is not installed (option ner_model / --pii-ner-model). "
             f"Install it beforehand (e.g. `python -m spacy download {model}`) or drop the option: "
-            "pattern entities need no model."
+            "pattern entities need no model.",
+            key="ner_model",
         )
+
+
+def ner_engine(model: str, entities: tuple[str, ...]) -> AnalyzerEngine:
+    """presidio over a spaCy pipeline (an installed package or a saved pipeline's folder)."""
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    check_ner_model(model)
     nlp = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": model}])
     nlp.load()  # the check above keeps presidio from trying to download
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
