@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import json
 import os
 import signal
@@ -319,6 +320,7 @@ class Poison:
                     f.write(doc.metadata["source_file"] + "\n")
                 first = False
             if self.url_part in (doc.url or ""):
+                faulthandler.disable()  # pytest's dump of the crash would only clutter the log
                 ctypes.string_at(0)  # SIGSEGV
             yield doc
 
