@@ -758,3 +758,100 @@ def test_grown_input_list_with_keep_longest_never_displaces_a_written_document(
     fresh = tmp_path / "fresh"
     assert _run([str(incoming / "*.parquet")], fresh, MinHashDedup(config)).ok
     assert {f"{pid}-longer" for pid, _ in pages[:5]} <= _kept_ids(fresh)
+
+
+# --- grown input lists: written documents are settled ------------------------------------------
+
+
+def _index_ids(index: Path) -> set[str]:
+    """Ids of the documents whose band keys the index holds (every run of its manifest)."""
+    out: set[str] = set()
+    for run in json.loads((index / "manifest.json").read_text())["runs"]:
+        ids = pq.read_table(index / "ids" / f"{run['name']}.parquet").column("id").to_pylist()
+        for part in index.glob(f"p*/{run['name']}.parquet"):
+            out |= {ids[d] for d in pq.read_table(part, columns=["doc"]).column("doc").to_pylist()}
+    return out
+
+
+def _removal_lists(out: Path) -> set[str]:
+    """Ids named by the removal lists of the plan the output was last applied with."""
+    step = out / "_work" / "minhash_dedup"
+    plan = json.loads((step / "current.json").read_text())["plan_id"]
+    return {i for f in (step / "plans" / plan / "removals").glob("*.parquet") if not f.name.startswith("_")
+            for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()}
+
+
+def _assert_settled(out: Path, index: Path) -> set[str]:
+    written = _kept_ids(out)
+    assert not written & _removal_lists(out), "a written document is in a removal list"
+    assert _index_ids(index) == written, "the index must hold exactly the written documents' keys"
+    return written
+
+
+def _linked(a: str, b: str, config: MinHashConfig) -> bool:
+    """Whether two texts share a band (what the pairs stage links), computed directly."""
+    sh = [shingle_hashes(doc_simplified_words(Document(id="x", text=t)), config.n_grams) for t in (a, b)]
+    keys = band_keys(minhash_batch(sh, *permutations(config.seed, config.num_hashes)), config.bands, config.rows)
+    return bool(np.any(keys[0] == keys[1]))
+
+
+def _bridge(pid: str, text: str, config: MinHashConfig) -> tuple[str, str, str, str] | None:
+    """Three overlapping 400-word windows of a real page, if C links A and B but A and B are not linked."""
+    w = text.split()
+    if len(w) < 500:
+        return None
+    a, b, c = (" ".join(w[i : i + 400]) for i in (0, 100, 50))
+    if _linked(a, c, config) and _linked(b, c, config) and not _linked(a, b, config):
+        return pid, a, b, c
+    return None
+
+
+def test_grown_input_list_links_two_written_documents_through_a_new_one(
+    tmp_path: Path, pages: list[tuple[str, str]]
+) -> None:
+    """A and B, written in run 1 from different shards, are not near-duplicates; C (run 2) is near
+    both. C goes; B stays written, out of every removal list, and its keys stay in the index."""
+    config = MinHashConfig(partitions=2)
+    found = next((f for f in (_bridge(p, t, config) for p, t in pages) if f), None)
+    if found is None:
+        pytest.skip("no page gives A~C, B~C, A!~B")
+    pid, a, b, c = found
+    incoming, out, index = tmp_path / "in", tmp_path / "out", tmp_path / "index"
+    incoming.mkdir()
+    others = [p for p in pages if p[0] != pid][:20]
+    _write(incoming / "s1.parquet", [(f"{pid}-A", a), *others[:10]])
+    _write(incoming / "s2.parquet", [(f"{pid}-B", b), *others[10:]])
+    step = MinHashDedup(config, index_dir=str(index))
+    assert _run([str(incoming / "*.parquet")], out, step).ok
+    assert {f"{pid}-A", f"{pid}-B"} <= _assert_settled(out, index)
+
+    _write(incoming / "s3.parquet", [(f"{pid}-C", c), *pages[-5:]])
+    assert _run([str(incoming / "*.parquet")], out, step).ok
+    written = _assert_settled(out, index)
+    assert {f"{pid}-A", f"{pid}-B"} <= written and f"{pid}-C" not in written
+    assert f"{pid}-C" in _removal_lists(out)
+
+
+@pytest.mark.parametrize("removal", ["components", "direct"])
+def test_grown_input_list_three_runs_keep_longest_never_removes_a_written_document(
+    tmp_path: Path, pages: list[tuple[str, str]], removal: str
+) -> None:
+    """``keep: longest`` over three runs: run 2's longer copies go (run 1's pages are written);
+    in run 3 both are in earlier shards, yet the written page stays settled, the removed copy stays
+    removed, and run 3's near-copies of the pages go too."""
+    rng = random.Random(11)
+    incoming, out, index = tmp_path / "in", tmp_path / "out", tmp_path / "index"
+    incoming.mkdir()
+    config = MinHashConfig(keep="longest", removal=removal)  # type: ignore[arg-type]
+    step = MinHashDedup(config, index_dir=str(index))
+    _write(incoming / "a.parquet", pages[:20])
+    assert _run([str(incoming / "*.parquet")], out, step).ok
+    longer = [(f"{pid}-longer", text + " and a few more words at the end") for pid, text in pages[:3]]
+    _write(incoming / "b.parquet", longer + pages[20:30])
+    assert _run([str(incoming / "*.parquet")], out, step).ok
+    assert _assert_settled(out, index) == {p for p, _ in pages[:30]}
+    again = [(f"{pid}-again", _near_copy(text, rng)) for pid, text in pages[:3]]
+    _write(incoming / "c.parquet", again + pages[30:35])
+    assert _run([str(incoming / "*.parquet")], out, step).ok
+    assert _assert_settled(out, index) == {p for p, _ in pages[:35]}
+    assert {p for p, _ in longer + again} <= _removal_lists(out)

@@ -3,6 +3,12 @@
 ``removal: components`` (FineWeb) keeps one document per component; ``removal: direct`` removes
 a document only if an edge links it to a document preferred over it (see ``MinHashConfig``).
 
+A grown input list (``plan.written`` shards already output) settles those shards: their removal
+lists are copied from the plan they were written with, so a written document is never removed
+(it is final, as an index document is: its band keys go to the index) and a document removed
+then stays removed. Only the new shards' documents are decided here, with written documents
+preferred over everything new and settled removals preferred last.
+
 Index documents matched by this batch are renumbered densely before the batch's own documents
 (order preserved), so the parent array has one entry per batch document plus one per matched
 index document, never one per document of every earlier run. Edges are copied once into
@@ -25,7 +31,7 @@ from curate.dedup.components import connected_components, node_dtype
 from curate.dedup.index import index_ids
 from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
 from curate.dedup.plan import Plan
-from curate.storage import iter_json
+from curate.storage import exists, iter_json
 
 REMOVAL_SCHEMA = pa.schema(
     [("position", pa.int64()), ("id", pa.string()), ("cluster_id", pa.int64()), ("kept_id", pa.string())]
@@ -138,8 +144,39 @@ def cluster_members(roots: np.ndarray) -> np.ndarray:
     return np.union1d(members, roots[members]).astype(np.int64)
 
 
+def settled_removals(plan: Plan) -> list[pa.Table]:
+    """Removal lists of the written shards, as they were written (from ``plan.base_plan``)."""
+    if not plan.written:
+        return []
+    if plan.base_plan is None or plan.base_plan == plan.plan_id:
+        raise FileNotFoundError(
+            f"minhash_dedup: {plan.written} shard(s) are already written but the plan they were written "
+            f"with is unknown (plan {plan.plan_id} records no base)"
+        )
+    base = plan.step.plan(plan.base_plan)
+
+    def read(sid: str) -> pa.Table:
+        path = base.removals(sid)
+        if not exists(path):
+            raise FileNotFoundError(f"minhash_dedup: written shard {sid!r} has no removal list in its plan ({path})")
+        return read_parquet(path).cast(REMOVAL_SCHEMA)
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(read, plan.shard_ids[: plan.written]))
+
+
+def settled_docs(plan: Plan, settled: list[pa.Table]) -> np.ndarray:
+    """Global numbers of the written shards' removed documents, ascending."""
+    parts = [t.column("position").to_numpy() + plan.shard_offsets[s] for s, t in enumerate(settled)]
+    return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.empty(0, np.int64)
+
+
+def _grown(plan: Plan) -> bool:
+    return plan.n_final > plan.n_index
+
+
 def choose_keepers(
-    plan: Plan, edges: NodeEdges, roots: np.ndarray
+    plan: Plan, edges: NodeEdges, roots: np.ndarray, settled: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(members, cluster root, keeper)`` node arrays for every node of a cluster of size >= 2.
 
@@ -149,9 +186,9 @@ def choose_keepers(
     """
     members = cluster_members(roots)
     comp = roots[members].astype(np.int64)
-    if plan.config.keep == "first" or members.size == 0:
+    if (plan.config.keep == "first" and not _grown(plan)) or members.size == 0:
         return members, comp, comp
-    pref = preference_order(plan, edges, members)
+    pref = preference_order(plan, edges, members, settled)
     pcomp = roots[pref].astype(np.int64)
     order = np.argsort(pcomp, kind="stable")  # by component, most preferred first within each
     pref, pcomp = pref[order], pcomp[order]
@@ -161,29 +198,40 @@ def choose_keepers(
     return members, comp, keepers[np.searchsorted(comps, comp)]
 
 
-def preference_order(plan: Plan, edges: NodeEdges, members: np.ndarray) -> np.ndarray:
+def preference_order(
+    plan: Plan, edges: NodeEdges, members: np.ndarray, settled: np.ndarray | None = None
+) -> np.ndarray:
     """``members`` (sorted nodes) from most to least preferred: final documents first (index runs,
-    shards an earlier run already wrote), then by ``keep`` (``first``: global order; ``longest``:
-    longer, ties earlier)."""
-    if plan.config.keep == "first":
+    documents an earlier run already wrote), then the new shards' documents, then ``settled``
+    ones (global numbers of written shards' documents removed then: not in any output); within
+    each, by ``keep`` (``first``: global order; ``longest``: longer, ties earlier)."""
+    if plan.config.keep == "first" and not _grown(plan):
         return members  # nodes are numbered in global order, index documents first
-    is_index = members < edges.index_nodes.size
     glob = edges.to_global(members)
-    final = glob < max(plan.n_final, plan.n_index)
+    rank = np.where(glob < max(plan.n_final, plan.n_index), 0, 1)
+    if settled is not None and settled.size:
+        rank[np.isin(glob, settled, assume_unique=True)] = 2
+    if plan.config.keep == "first":
+        return members[np.lexsort((members, rank))]
+    is_index = members < edges.index_nodes.size
     length = np.zeros(members.size, dtype=np.int64)
     length[~is_index] = _batch_lengths(plan, glob[~is_index])
-    return members[np.lexsort((members, -length, ~final))]
+    return members[np.lexsort((members, -length, rank))]
 
 
 def direct_removals(
-    plan: Plan, edges: NodeEdges, roots: np.ndarray, chunks: Iterator[tuple[np.ndarray, np.ndarray]]
+    plan: Plan,
+    edges: NodeEdges,
+    roots: np.ndarray,
+    chunks: Iterator[tuple[np.ndarray, np.ndarray]],
+    settled: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``removal: direct``: ``(removed, cluster root, keeper, members)`` nodes, where a document is removed
     iff some edge links it to a document preferred over it, and its keeper is the most preferred
     such neighbour (which may be removed in turn; following keepers always ends at a survivor,
     since each step goes to a strictly preferred document)."""
     members = cluster_members(roots)
-    by_preference = preference_order(plan, edges, members)
+    by_preference = preference_order(plan, edges, members, settled)
     rank = np.empty(members.size, dtype=np.int64)
     rank[np.searchsorted(members, by_preference)] = np.arange(members.size)
     none = np.iinfo(np.int64).max
@@ -202,20 +250,24 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     done = marker(plan.layout.cluster_marker)
     if done is not None:
         return {**done, "skipped": True}
+    settled_lists = settled_removals(plan)
+    settled = settled_docs(plan, settled_lists)
     with tempfile.TemporaryDirectory(prefix="curate-minhash-") as scratch:
         edges = load_edges(plan, scratch)
         roots, rounds = connected_components(edges.n_nodes, edges.chunks)
         if plan.config.removal_rule == "direct":
-            removed_n, comp_n, keeper_n, members = direct_removals(plan, edges, roots, edges.chunks())
+            removed_n, comp_n, keeper_n, members = direct_removals(
+                plan, edges, roots, edges.chunks(), settled
+            )
         edges.u = edges.v = np.empty(0, roots.dtype)  # release the memmaps before scratch goes
     k = edges.index_nodes.size
     if plan.config.removal_rule != "direct":
-        members, comp, keeper = choose_keepers(plan, edges, roots)
+        members, comp, keeper = choose_keepers(plan, edges, roots, settled)
         removed_mask = (members >= k) & (members != keeper)
         removed_n, comp_n, keeper_n = members[removed_mask], comp[removed_mask], keeper[removed_mask]
     removed = edges.to_global(removed_n)
-    cluster_g = edges.to_global(comp_n)
-    keeper_g = edges.to_global(keeper_n)
+    new = removed >= plan.n_final  # written shards are settled: their lists are copied below
+    removed, cluster_g, keeper_g = removed[new], edges.to_global(comp_n)[new], edges.to_global(keeper_n)[new]
     maybe_fail(fault, "cluster")
 
     unique_keepers, keeper_index = np.unique(keeper_g, return_inverse=True)
@@ -230,6 +282,9 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     bounds = np.searchsorted(shard_of, np.arange(len(plan.shard_ids) + 1))
 
     def write_removals(shard: int) -> None:
+        if shard < plan.written:
+            write_parquet(plan.layout.removals(plan.shard_ids[shard]), settled_lists[shard])
+            return
         sl = slice(bounds[shard], bounds[shard + 1])
         positions = removed[sl] - plan.shard_offsets[shard]
         ids = (
@@ -251,14 +306,16 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     # one read and one write per shard, I/O-bound: 16 at a time (90,000 one after the other is hours on S3)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(write_removals, range(len(plan.shard_ids))))
-    write_parquet(plan.layout.removed_docs, pa.table({"doc": pa.array(removed, pa.int64())}))
+    all_removed = np.union1d(settled, removed).astype(np.int64)
+    write_parquet(plan.layout.removed_docs, pa.table({"doc": pa.array(all_removed, pa.int64())}))
     batch_members = members >= k
     return commit(
         plan.layout.cluster_marker,
         {
             "clusters": int(np.unique(roots[members[batch_members]]).size),
             "clustered_docs": int(batch_members.sum()),
-            "removed": int(removed.size),
+            "removed": int(all_removed.size),
+            "removed_new": int(removed.size),
             "removed_matching_index": int((keeper_g < plan.n_index).sum()),
             "union_find_rounds": rounds,
             "nodes": int(edges.n_nodes),

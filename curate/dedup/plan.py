@@ -47,6 +47,8 @@ class Plan:
     run_name: str
     bits: int  # band keys are partitioned by their top ``bits`` bits
     n_final: int = 0  # documents numbered below are final (index runs, shards already written): they win
+    written: int = 0  # the first ``written`` shards are already output: their removal lists are settled
+    base_plan: str | None = None  # the plan whose removal lists those shards were written with
 
     @property
     def partitions(self) -> int:
@@ -154,7 +156,7 @@ def make_plan(
         fields["verify_threshold"] = config.verify_threshold
         fields["verify_method"] = config.verify_method
         fields["verify_layout"] = 2  # fetched files per target shard, routed by the fetch markers
-    if written and config.keep == "longest":  # with ``first`` earlier documents win anyway
+    if written:  # written shards' decisions are settled (under either keep rule)
         fields["written"] = written
     if config.removal_rule != "components":  # only then: FineWeb-rule plans keep their ids
         fields["removal"] = config.removal_rule
@@ -163,6 +165,9 @@ def make_plan(
     # named by plan, not only by workdir: a rerun with other settings adds a new entry (superseding
     # this workdir's earlier ones at commit) instead of rewriting a committed entry's files in place
     run_name = f"{workdir_run}.{plan_id}"
+    layout = step.plan(plan_id)
+    recorded = read_json(layout.plan_file) if exists(layout.plan_file) else {}
+    base = recorded["base"] if "base" in recorded else _base_plan(step, written)
     plan = Plan(
         step_root=step_root,
         plan_id=plan_id,
@@ -177,9 +182,28 @@ def make_plan(
         run_name=run_name,
         bits=bits,
         n_final=n_index + sum(docs[:written]),
+        written=written,
+        base_plan=base,
     )
-    if not exists(plan.layout.plan_file):
+    if not recorded:
         write_json(
-            plan.layout.plan_file, {"key": json.loads(key), "config": config.to_dict(), "run": run_name}
+            layout.plan_file,
+            {"key": json.loads(key), "config": config.to_dict(), "run": run_name, "base": base},
         )
     return plan
+
+
+def _base_plan(step: StepLayout, written: int) -> str | None:
+    """The plan the written shards were output with: the one ``current`` names when this plan is first made.
+
+    Recorded in the plan file, so a resumed plan keeps its base even after its own cluster stage
+    moved ``current`` to itself.
+    """
+    if not written:
+        return None
+    if not exists(step.current):
+        raise FileNotFoundError(
+            f"{written} shard(s) are already written but {step.current} is missing: "
+            "their removal lists (what was removed from them) are unknown"
+        )
+    return read_json(step.current)["plan_id"]
