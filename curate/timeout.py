@@ -10,6 +10,11 @@ control returns to Python.
 so a page is not dropped because the machine is busy with other work: the limit then means
 "this much computing", the same on a loaded laptop as on an idle node. It counts every thread
 of the process, so keep it for worker processes that extract in one thread (ours do).
+
+The limit cannot be swallowed: :class:`TimeLimitExceeded` derives from ``BaseException``, so an
+``except Exception`` in the extractor (trafilatura has several) does not catch it, and the timer
+re-arms at a short interval, so code that catches even ``BaseException`` is interrupted again
+until the block gives up. Once the block has exited, a late tick is ignored.
 """
 
 from __future__ import annotations
@@ -27,12 +32,25 @@ Clock = Literal["wall", "cpu"]
 _TIMERS = {"wall": (signal.ITIMER_REAL, signal.SIGALRM), "cpu": (signal.ITIMER_PROF, signal.SIGPROF)}
 
 
-class TimeLimitExceeded(Exception):
-    """Raised inside the timed block when its time is up."""
+REARM_SECONDS = 0.05  # after the limit, interrupt again this often until the block exits
+_MIN_REARM = 0.01  # a tiny limit must not flood the process with ticks while it unwinds
 
 
-def _raise(signum: int, frame: object) -> None:
-    raise TimeLimitExceeded
+class TimeLimitExceeded(BaseException):
+    """Raised inside the timed block when its time is up (a BaseException: ``except Exception`` misses it)."""
+
+
+class _Armed:
+    """The handler raises only while its block runs: a tick that lands after the block is ignored."""
+
+    __slots__ = ("active",)
+
+    def __init__(self) -> None:
+        self.active = True
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.active:
+            raise TimeLimitExceeded
 
 
 @contextlib.contextmanager
@@ -48,10 +66,17 @@ def time_limit(seconds: float | None, clock: Clock = "wall") -> Iterator[None]:
         yield
         return
     timer, signum = _TIMERS[clock]
-    previous = signal.signal(signum, _raise)
-    signal.setitimer(timer, seconds)
+    armed = _Armed()
+    previous = signal.signal(signum, armed)
+    signal.setitimer(timer, seconds, max(min(seconds, REARM_SECONDS), _MIN_REARM))
     try:
         yield
     finally:
+        while True:  # a tick can land on the first line of this block: disarm until it sticks
+            try:
+                armed.active = False
+                break
+            except TimeLimitExceeded:
+                continue
         signal.setitimer(timer, 0)
         signal.signal(signum, previous)

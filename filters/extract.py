@@ -4,6 +4,10 @@ Pages are decoded once here (HTTP charset, else resiliparse's detector; a page t
 mostly replacement characters is dropped as ``bad_encoding``). Each page gets a time limit
 (a timer signal, no process per page); a page over it is dropped as ``extraction_timeout`` and
 the shard goes on. Documents that already have text and no HTML (WET records) pass unchanged.
+
+An interrupted trafilatura call can leave its module-level caches half-updated (the
+``deduplicate`` LRU holds the paragraphs of the page it was cut in), so after a timeout they are
+reset: the next page extracts exactly as in a fresh process (``docs/bad_inputs.md``).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class Extract(Mapper):
             with time_limit(self.config.timeout_seconds, self.config.timeout_clock):
                 text = self._extract(html)
         except TimeLimitExceeded:
+            self._reset_after_interrupt()
             return "extraction_timeout"
         except Exception:  # noqa: BLE001 - one page's parser crash is one counted drop
             return "extraction_error"
@@ -71,6 +76,13 @@ class Extract(Mapper):
             return "empty_extraction"
         doc.set_text(text)
         return None
+
+    def _reset_after_interrupt(self) -> None:
+        """Drop the state an interrupted extraction may have left half-written (a few ms, timeouts only)."""
+        if self.config.extractor == "trafilatura":
+            from trafilatura.meta import reset_caches
+
+            reset_caches()
 
     def _extract(self, html: str) -> str | None:
         cfg = self.config

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +51,71 @@ def test_a_hanging_extractor_is_interrupted_without_a_process_per_page() -> None
     out, stats = run_block(Hangs(ExtractConfig(timeout_seconds=0.2)), docs)
     assert time.perf_counter() - t0 < 5
     assert [d.id for d in out] == ["0", "2"] and stats.dropped == {"extraction_timeout": 1}
+
+
+def merged_page(wcxb: Path, n: int) -> bytes:
+    """One huge real page: the bodies of the first ``n`` WCXB pages in one document (slow for trafilatura)."""
+    bodies = []
+    for d in pages(wcxb, n):
+        low = d.html.lower()
+        start = d.html.find(b">", low.find(b"<body")) + 1 if b"<body" in low else 0
+        end = low.rfind(b"</body>")
+        bodies.append(d.html[start : end if end > 0 else len(d.html)])
+    return b"<html><body>" + b"".join(bodies) + b"</body></html>"
+
+
+def test_an_extractor_that_swallows_even_base_exceptions_is_interrupted_again() -> None:
+    class Stubborn(Extract):
+        def _extract(self, html: str) -> str | None:
+            swallowed = 0
+            end = time.perf_counter() + 5
+            while time.perf_counter() < end:
+                try:
+                    sum(range(10_000))
+                except BaseException:  # noqa: BLE001 - what hostile code does; once only
+                    if swallowed:
+                        raise
+                    swallowed += 1
+            return "never"
+
+    t0 = time.perf_counter()
+    out, stats = run_block(Stubborn(ExtractConfig(timeout_seconds=0.1)), [Document(id="s", html=b"<html>x</html>")])
+    assert out == [] and stats.dropped == {"extraction_timeout": 1}
+    assert time.perf_counter() - t0 < 1.5  # re-armed: the second tick ends it
+
+
+def test_a_page_over_the_limit_is_cut_even_where_trafilatura_catches_exceptions(wcxb_pages: Path) -> None:
+    """trafilatura parses inside ``except Exception``: a limit raised as an Exception there was
+    swallowed and a 0.1 s limit ran 4.7 s. Cut at several points, and after each cut the next
+    pages' text is byte-identical to a fresh interpreter's (no half-updated module state)."""
+    fresh = subprocess.run(
+        [sys.executable, "-c", _FRESH_EXTRACT, str(wcxb_pages)], capture_output=True, text=True, timeout=120
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    expected = json.loads(fresh.stdout)
+    big = merged_page(wcxb_pages, 60)  # 14 MB of real pages: about 5 s of trafilatura here
+    for limit in (0.05, 0.1, 0.25):
+        block = Extract(ExtractConfig(timeout_seconds=limit))
+        t0 = time.perf_counter()
+        out, stats = run_block(block, [Document(id="big", html=big)])
+        assert stats.dropped == {"extraction_timeout": 1}, limit
+        assert time.perf_counter() - t0 < limit + 1.5, limit
+        block.config = ExtractConfig(timeout_seconds=30)
+        out, _ = run_block(block, pages(wcxb_pages, 5))
+        assert [d.text for d in out] == expected, limit
+
+
+_FRESH_EXTRACT = """
+import json, sys
+import pyarrow.parquet as pq
+from curate import Document
+from curate.filters.extract import Extract, ExtractConfig
+rows = next(pq.ParquetFile(sys.argv[1]).iter_batches(batch_size=5, columns=["id", "html"])).to_pylist()
+block = Extract(ExtractConfig(timeout_seconds=30))
+block.ensure_setup()
+docs = [Document(id=r["id"], html=r["html"]) for r in rows]
+print(json.dumps([d.text for d in docs if block.map(d) is None]))
+"""
 
 
 def test_cpu_clock_counts_computing_not_waiting() -> None:
