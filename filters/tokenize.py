@@ -106,8 +106,9 @@ class Tokenize(BatchMapper):
             token = self.config.eos_token or _guess_eos(self._tok)
             self._eos = self._tok.token_to_id(token) if token else None
             if self._eos is None:
+                which = repr(token) if token else f"(none of {', '.join(EOS_CANDIDATES)})"
                 raise ConfigValueError(
-                    f"tokenizer {self.path!r} has no end-of-text token {token!r} (--eos): set eos_token",
+                    f"tokenizer {self.path!r} has no end-of-text token {which} (--eos): set eos_token",
                     key="eos_token",
                 )
 
@@ -124,9 +125,12 @@ class Tokenize(BatchMapper):
         return [None] * len(docs)
 
 
+EOS_CANDIDATES = ("<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>", "[SEP]")
+
+
 def _guess_eos(tok: object) -> str | None:
     vocab = tok.get_vocab(with_added_tokens=True)
-    for candidate in ("<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>", "[SEP]"):
+    for candidate in EOS_CANDIDATES:
         if candidate in vocab:
             return candidate
     return None

@@ -249,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = OneLineParser(prog="curate pii", description=__doc__)
     _configure(parser)
-    return run_command(run, parser.parse_args(argv))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # usage error (one line, 2) or --help (0)
+        return int(e.code or 0)
+    return run_command(run, args)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,17 @@ def sniff(head: bytes) -> str | None:
     """``"warc"``, ``"parquet"`` or None, from a file's first bytes (WARC/WET/WAT, gzip or plain)."""
     if head.startswith(_PARQUET):
         return "parquet"
-    if head.startswith(_GZIP):
-        try:
-            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, len(_WARC) + 16)
-        except zlib.error:
-            return None
-    return "warc" if head.lstrip(b"\r\n").startswith(_WARC) else None
+    return "warc" if _content(head).lstrip(b"\r\n").startswith(_WARC) else None
+
+
+def _content(head: bytes) -> bytes:
+    """The first bytes of the content: gunzipped when ``head`` starts a gzip stream."""
+    if not head.startswith(_GZIP):
+        return head
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+    except zlib.error:
+        return head
 
 
 def check_input_file(path: str) -> None:
@@ -50,7 +55,9 @@ def check_input_file(path: str) -> None:
         raise ConfigError(f"input {path!r} is a Parquet file: name it *.parquet so it is read as one")
     if kind == "warc":
         raise ConfigError(f"input {path!r} is named *.parquet but holds WARC records")
-    shown = "it is empty" if not head else f"it starts with {head[:16]!r}"
+    content = _content(head)
+    gz = " (gunzipped)" if content is not head else ""
+    shown = "it is empty" if not content else f"it starts with{gz} {content[:16]!r}"
     raise ConfigError(f"input {path!r} is not a WARC/WET/WAT file (gzip or plain) nor Parquet: {shown}")
 
 
