@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import socket
 import struct
 import threading
@@ -17,7 +18,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from curate.readers.inputs import Shard, expand_inputs
+from curate.readers.inputs import InputConfig, Shard, SkippedInputs, expand_inputs
 from curate.readers.warc import TruncatedArchiveError, WarcReader, WarcReaderConfig
 from curate.stats import BlockStats
 
@@ -244,6 +245,35 @@ def test_inputs_expand_globs_dirs_and_paths_lists(warc_dir: Path, tmp_path: Path
         "s3://commoncrawl/crawl-data/CC-MAIN-2024-22/segments/1/warc/b.warc.gz",
     ]
     assert listed[0].dump == "CC-MAIN-2024-22"
+
+
+def test_inputs_still_being_written_are_left_for_a_later_run(warc_dir: Path, tmp_path: Path) -> None:
+    """A folder a download fills: partial names and files modified in the last minute are skipped and counted."""
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    data = (warc_dir / "cc-single-record.warc.gz").read_bytes()
+    names = ["done.warc.gz", "fresh.warc.gz", "a.warc.gz.part", "b.warc.gz.tmp", "c.warc.gz.crdownload",
+             "d.warc.gz.download", ".e.warc.gz"]
+    for name in names:
+        (incoming / name).write_bytes(data)
+    old = time.time() - 3600
+    for name in names:
+        if name != "fresh.warc.gz":
+            os.utime(incoming / name, (old, old))
+    skipped = SkippedInputs()
+    shards = list(expand_inputs([str(incoming)], config=InputConfig(settle_seconds=60), skipped=skipped))
+    assert [Path(s.path).name for s in shards] == ["done.warc.gz"]
+    assert skipped.by_reason() == {"modified_recently": 1, "partial_name": 4}  # .e is hidden: never listed
+    assert skipped.summary().startswith("5 input(s) still being written")
+    skipped = SkippedInputs()
+    globbed = list(expand_inputs([str(incoming / "*")], config=InputConfig(settle_seconds=60), skipped=skipped))
+    assert [Path(s.path).name for s in globbed] == ["done.warc.gz"] and skipped.count == 6  # a glob lists .e
+    assert len(list(expand_inputs([str(incoming / "*.warc.gz")], config=InputConfig(settle_seconds=0)))) == 2
+    named = SkippedInputs()
+    assert list(expand_inputs([str(incoming / "fresh.warc.gz")], config=InputConfig(), skipped=named)) == []
+    assert named.count == 1 and SkippedInputs().summary() == ""
+    # without a config (callers that predate the policy): the name rules only, fresh files are taken
+    assert [Path(s.path).name for s in expand_inputs([str(incoming)])] == ["done.warc.gz", "fresh.warc.gz"]
 
 
 def test_https_input_through_fsspec(warc_dir: Path) -> None:

@@ -1,20 +1,36 @@
-"""Turn what the user typed (paths, globs, URLs, Common Crawl ``*.paths.gz`` lists) into shards."""
+"""Turn what the user typed (paths, globs, URLs, Common Crawl ``*.paths.gz`` lists) into shards.
+
+Files still being written are left for a later run (``docs/bad_inputs.md``): names a download
+or copy in progress uses (``.tmp``, ``.part``, ``.crdownload``, ``.download``, hidden ``.name``)
+and, for local files, anything modified less than ``settle_seconds`` ago. A scheduled job over a
+folder that is being filled then never takes a half-written file for a whole one; the next run
+picks it up. Object stores (``s3://``, ...) show an object only once its upload completed, and a
+``warc.paths.gz`` names finished files, so neither is checked.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import io
+import logging
+import os
 import posixpath
 import re
+import time
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import fsspec
 
 from curate.storage import filesystem
 
+log = logging.getLogger(__name__)
+
 COMMON_CRAWL_PREFIX = "https://data.commoncrawl.org/"
+PARTIAL_SUFFIXES = (".tmp", ".part", ".crdownload", ".download")
+_WARN_EACH = 10  # skipped inputs named one by one in the log; the rest only counted
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _DUMP = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 
@@ -46,15 +62,64 @@ class Shard:
         return m.group(0) if m else None
 
 
+@dataclass(frozen=True)
+class InputConfig:
+    """Which listed files count as finished. ``settle_seconds=0`` takes a local file however fresh."""
+
+    settle_seconds: float = 60.0
+    partial_suffixes: tuple[str, ...] = PARTIAL_SUFFIXES
+    skip_hidden: bool = True
+
+
+# what expand_inputs uses without a config: the name rules only, so callers that predate the
+# policy (and tests that write a file and read it at once) see no change; the CLI passes InputConfig()
+NAMES_ONLY = InputConfig(settle_seconds=0.0)
+
+
+@dataclass
+class SkippedInputs:
+    """Inputs left for a later run, with why: the runner reports them ("N inputs still being written")."""
+
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, path: str, reason: str) -> None:
+        self.items.append((path, reason))
+        if len(self.items) <= _WARN_EACH:
+            log.warning("input %s skipped (%s): a later run will take it", path, reason.replace("_", " "))
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    def by_reason(self) -> Counter:
+        return Counter(reason for _, reason in self.items)
+
+    def summary(self) -> str:
+        """One line for the run's output, empty when nothing was skipped."""
+        if not self.items:
+            return ""
+        reasons = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in sorted(self.by_reason().items()))
+        return f"{self.count} input(s) still being written, skipped for a later run ({reasons})"
+
+
 def is_paths_list(path: str) -> bool:
     return path.endswith((".paths", ".paths.gz"))
 
 
-def expand_inputs(inputs: list[str], cc_prefix: str = COMMON_CRAWL_PREFIX) -> Iterator[Shard]:
+def expand_inputs(
+    inputs: list[str],
+    cc_prefix: str = COMMON_CRAWL_PREFIX,
+    config: InputConfig | None = None,
+    skipped: SkippedInputs | None = None,
+) -> Iterator[Shard]:
     """Yield shards in a stable order, streaming (a 90,000-line paths list is never held whole).
 
+    Files that look still written (:class:`InputConfig`) are not yielded but added to ``skipped``.
     Raises :class:`InputError` naming the first input that matches nothing.
     """
+    config = config or NAMES_ONLY
+    skipped = skipped if skipped is not None else SkippedInputs()
+    now = time.time()
     for item in inputs:
         if is_paths_list(item):
             yield from _read_paths_list(item, cc_prefix)
@@ -64,18 +129,41 @@ def expand_inputs(inputs: list[str], cc_prefix: str = COMMON_CRAWL_PREFIX) -> It
             matches = sorted(fs.glob(p))
             if not matches:
                 raise InputError(f"input {item!r} matches no file")
-            for m in matches:
-                yield Shard(_unstrip(item, fs, m))
         elif fs.isdir(p):
-            files = sorted(f for f in fs.find(p) if not posixpath.basename(f).startswith((".", "_")))
-            if not files:
+            matches = sorted(f for f in fs.find(p) if not posixpath.basename(f).startswith((".", "_")))
+            if not matches:
                 raise InputError(f"input folder {item!r} is empty")
-            for m in files:
-                yield Shard(_unstrip(item, fs, m))
         elif fs.exists(p):
-            yield Shard(item)
+            matches = [p]
         else:
             raise InputError(f"input {item!r} does not exist")
+        for m in matches:
+            path = item if m == p and not _GLOB_CHARS.search(p) else _unstrip(item, fs, m)
+            reason = _still_written(path, fs, m, config, now)
+            if reason:
+                skipped.add(path, reason)
+            else:
+                yield Shard(path)
+
+
+def _still_written(path: str, fs: fsspec.AbstractFileSystem, listed: str, config: InputConfig, now: float) -> str:
+    """Why ``path`` looks unfinished ("partial_name", "modified_recently"), or "" if it looks done."""
+    name = posixpath.basename(path.rstrip("/"))
+    if name.endswith(config.partial_suffixes) or (config.skip_hidden and name.startswith(".")):
+        return "partial_name"
+    if config.settle_seconds > 0 and _is_local(fs):
+        try:
+            age = now - os.stat(listed).st_mtime
+        except OSError:
+            return ""  # gone or unreadable: the reader reports it
+        if age < config.settle_seconds:
+            return "modified_recently"
+    return ""
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
 
 
 def _unstrip(original: str, fs: fsspec.AbstractFileSystem, path: str) -> str:
