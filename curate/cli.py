@@ -53,7 +53,8 @@ def _add_run(sub: Any) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    languages: tuple[str, ...] | None = tuple(args.languages) if args.languages else None
+    # "--languages en fr" or "--languages en,fr"
+    languages = tuple(c.strip() for a in args.languages for c in a.split(",") if c.strip()) if args.languages else None
     if languages and [x.lower() for x in languages] == ["all"]:
         languages = ()  # empty: keep any language scoring above the threshold
     return {

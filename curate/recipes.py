@@ -94,6 +94,8 @@ def parse_recipe(raw: Any, default_name: str = "recipe") -> Recipe:
     extra = set(raw) - {"name", "description", "blocks"}
     if extra:
         raise ConfigError(f"recipe: unknown key(s) {sorted(extra)}; allowed: name, description, blocks")
+    if not isinstance(raw["blocks"], list):
+        raise ConfigError(f"recipe 'blocks' must be a list of block names or {{name: {{params}}}}, got {raw['blocks']!r}")
     blocks: list[tuple[str, dict[str, Any]]] = []
     for item in raw["blocks"]:
         if isinstance(item, str):

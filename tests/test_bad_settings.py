@@ -337,3 +337,21 @@ def _no_process_left(pgid: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"processes of the interrupted run are still alive (group {pgid})")
+
+
+def test_unreachable_host_is_retryable_not_a_bad_setting(files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``.invalid`` never resolves (RFC 2606), online or not: a network failure exits 1 (rerun), one line."""
+    if not (_installed("aiohttp") and _installed("requests")):
+        pytest.skip("https:// inputs need the http extra (aiohttp, requests)")
+    argv = ["run", "https://curate-test.invalid/x.warc.gz", "-o", str(tmp_path / "o"), "--tokenizer", str(files["tokenizer"])]
+    line = one_error_line(capsys, main(argv), expected=1)
+    assert line.startswith("curate: error: network error: ") and "rerun the same command to retry" in line
+
+
+def test_missing_protocol_package_names_what_to_install(files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """fsspec's own ImportError for a protocol without its package (gcsfs here): exit 2, what to install."""
+    if _installed("gcsfs"):
+        pytest.skip("gcsfs is installed here")
+    argv = ["run", "gs://bucket/x.warc.gz", "-o", str(tmp_path / "o"), "--tokenizer", str(files["tokenizer"])]
+    line = one_error_line(capsys, main(argv))
+    assert line.endswith("pip install gcsfs")

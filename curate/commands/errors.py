@@ -8,6 +8,7 @@ Errors nobody mapped are bugs and keep their traceback.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ log = logging.getLogger("curate")
 _EXTRAS = {"s3fs": "s3", "aiohttp": "http", "requests": "http", "ray": "ray", "matplotlib": "report"}
 _CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError", "NoAuthTokenError")
 _CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "AccessDenied")
+_NETWORK_ERRORS = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError")
 _AWS_HINT = (
     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or run where an instance role grants access"
 )
@@ -40,6 +42,9 @@ def explain(exc: BaseException) -> tuple[int, str] | None:
     credentials = _credentials(exc)
     if credentials:
         return EXIT_CONFIG, credentials
+    network = _network(exc)
+    if network:
+        return EXIT_PARTIAL, network
     if isinstance(exc, ConfigError | InputError):
         return EXIT_CONFIG, _first_line(exc)
     if isinstance(exc, ImportError):
@@ -70,13 +75,20 @@ def _is_retryable(exc: BaseException) -> bool:
 
 
 def _missing_extra(exc: ImportError) -> str | None:
-    """fsspec raises ``ImportError("Install s3fs to access S3")`` for an ``s3://`` path without s3fs."""
+    """fsspec raises ``ImportError("Install s3fs to access S3")`` for an ``s3://`` path without s3fs.
+
+    Only an ImportError that names its missing module (fsspec's, or ours for ``--ray``) is mapped;
+    any other is a broken install and keeps its traceback.
+    """
     for e in _chain(exc):
-        names = [getattr(e, "name", None) or "", *str(e).replace('"', " ").replace("'", " ").split()]
-        for name in names:
-            extra = _EXTRAS.get(name)
-            if extra:
-                return f"{_first_line(exc)}: pip install \"curate[{extra}]\" (needs {name})"
+        name = getattr(e, "name", None)
+        if not name:
+            continue
+        top = name.split(".")[0]
+        if top in _EXTRAS:
+            return f"{_first_line(exc)}: pip install \"curate[{_EXTRAS[top]}]\" (needs {top})"
+        if e is not exc and top in str(exc):  # fsspec's message for a protocol we have no extra for
+            return f"{_first_line(exc)}: pip install {top}"
     return None
 
 
@@ -91,6 +103,19 @@ def _credentials(exc: BaseException) -> str | None:
     if isinstance(exc, PermissionError) and exc.filename is None and exc.errno is None:
         # s3fs/gcsfs turn AccessDenied, InvalidAccessKeyId, ... into a bare PermissionError
         return f"object store refused access ({_first_line(exc)}): check the credentials: {_AWS_HINT}"
+    return None
+
+
+def _network(exc: BaseException) -> str | None:
+    """An unreachable host or a timeout: the network's fault, not the job's; a rerun retries."""
+    for e in _chain(exc):
+        library_io = isinstance(e, OSError) and type(e).__module__.startswith(("aiohttp", "urllib3", "requests"))
+        if (
+            isinstance(e, ConnectionError | TimeoutError | socket.gaierror)
+            or library_io
+            or type(e).__name__ in _NETWORK_ERRORS
+        ):
+            return f"network error: {_first_line(exc)} ({type(e).__name__}; rerun the same command to retry)"
     return None
 
 
