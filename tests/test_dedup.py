@@ -855,3 +855,119 @@ def test_grown_input_list_three_runs_keep_longest_never_removes_a_written_docume
     assert _run([str(incoming / "*.parquet")], out, step).ok
     assert _assert_settled(out, index) == {p for p, _ in pages[:35]}
     assert {p for p, _ in longer + again} <= _removal_lists(out)
+
+
+# --- curate dedup: content identity, locks, options --------------------------------------------
+
+
+def _outputs(out: Path) -> dict[str, list[tuple[str, str]]]:
+    return {
+        p.name: list(zip(*(pq.read_table(p, columns=["id", "text"]).column(c).to_pylist() for c in ("id", "text")), strict=True))
+        for p in sorted(out.glob("*.parquet"))
+        if p.name != "removed.parquet"
+    }
+
+
+def test_cli_replaced_input_is_recomputed(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    """An input replaced under the same name (other rows, other order): the rerun's output is what a
+    fresh run on the new inputs gives, not the old removal positions applied to new rows."""
+    rng = random.Random(21)
+    a = pages[:30]
+    b_old = [(f"{pid}-copy", _near_copy(t, rng)) for pid, t in pages[:8]] + pages[30:45]
+    b_new = pages[45:60] + [(f"{pid}-copy2", _near_copy(t, rng)) for pid, t in pages[10:16]]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    _write(inputs / "a.parquet", a)
+    _write(inputs / "b.parquet", b_old)
+    argv = [str(inputs / "a.parquet"), str(inputs / "b.parquet")]
+    out = tmp_path / "out"
+    assert dedup_cli.main([*argv, "-o", str(out)]) == 0
+    assert len(_outputs(out)["b.parquet"]) == 15
+    _write(inputs / "b.parquet", b_new)
+    assert dedup_cli.main([*argv, "-o", str(out)]) == 0
+    fresh = tmp_path / "fresh"
+    assert dedup_cli.main([*argv, "-o", str(fresh)]) == 0
+    assert _outputs(out) == _outputs(fresh)
+    assert {i for i, _ in _outputs(out)["b.parquet"]} == {pid for pid, _ in pages[45:60]}
+    assert set(_removed(out)) == set(_removed(fresh)) == {f"{pid}-copy2" for pid, _ in pages[10:16]}
+
+
+def test_cli_write_checks_the_id_at_each_removed_position(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    """An input changed between the signature pass and the write (same identity faked by reusing
+    the removal list of another content): the write refuses instead of removing the wrong rows."""
+    rng = random.Random(22)
+    rows = pages[:10] + [(f"{pages[0][0]}-copy", _near_copy(pages[0][1], rng))]
+    _write(tmp_path / "a.parquet", rows)
+    out = tmp_path / "out"
+    assert dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(out)]) == 0
+    (removals,) = (
+        f for f in (out / "_work" / "minhash_dedup" / "plans").glob("*/removals/*.parquet") if f.name[0] != "_"
+    )
+    _write(tmp_path / "b.parquet", list(reversed(rows)))
+    with pytest.raises(ValueError, match="the input changed"):
+        dedup_cli.write_task(str(tmp_path / "b.parquet"), str(removals), str(tmp_path / "x.parquet"),
+                             str(tmp_path / "x.json"), "plan")
+
+
+def test_cli_holds_the_output_folder_lock(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    from curate.lock import LockedError, RunLock
+
+    _write(tmp_path / "a.parquet", pages[:5])
+    out = tmp_path / "out"
+    with RunLock(str(out)), pytest.raises(LockedError):
+        dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(out)])
+    assert not (out / "_work").exists(), "nothing is written while another run holds the folder"
+    assert dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(out)]) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["--bands", "0", "--rows", "8"], ["--threshold", "1.5"], ["--partitions", "3"], ["--workers", "0"],
+     ["--verify-threshold", "0"], ["--bands", "4"], ["--rows", "0", "--bands", "2"], ["--ngrams", "0"]],
+)
+def test_cli_bad_options_exit_2_with_one_line(tmp_path: Path, bad: list[str]) -> None:
+    import subprocess
+    import sys
+
+    _write(tmp_path / "a.parquet", [("x", "some words here")])
+    out = tmp_path / "out"
+    p = subprocess.run(
+        [sys.executable, "-m", "curate.cli", "dedup", str(tmp_path / "a.parquet"), "-o", str(out), *bad],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert p.returncode == 2, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "dedup" in p.stderr, p.stderr
+    assert not out.exists()
+
+
+def test_index_missing_partition_file_is_an_error(
+    tmp_path: Path, pages: list[tuple[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = tmp_path / "index"
+    _write(tmp_path / "a.parquet", pages[:20])
+    assert dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(tmp_path / "o1"), "--index-dir", str(index),
+                           "--partitions", "2"]) == 0
+    lost = sorted(index.glob("p*/*.parquet"))[1]
+    lost.unlink()
+    _write(tmp_path / "b.parquet", pages[20:30])
+    capsys.readouterr()
+    assert dedup_cli.main([str(tmp_path / "b.parquet"), "-o", str(tmp_path / "o2"), "--index-dir", str(index)]) == 1
+    assert str(lost) in capsys.readouterr().err
+
+
+def test_index_commit_waits_for_the_index_lock(tmp_path: Path, pages: list[tuple[str, str]],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run appending to the index holds ``INDEX/_lock``: another holder makes it wait, then give up
+    without touching the manifest; it commits once the lock is free."""
+    from curate.dedup import step as step_module
+    from curate.lock import LockedError, RunLock
+
+    index = tmp_path / "index"
+    _write(tmp_path / "a.parquet", pages[:10])
+    argv = [str(tmp_path / "a.parquet"), "-o", str(tmp_path / "o"), "--index-dir", str(index)]
+    monkeypatch.setattr(step_module, "INDEX_LOCK_WAIT", 1.5)
+    with RunLock(str(index)), pytest.raises(LockedError):
+        dedup_cli.main(argv)
+    assert not (index / "manifest.json").exists() and not list(index.glob("p*/*.parquet"))
+    assert dedup_cli.main(argv) == 0
+    assert len(json.loads((index / "manifest.json").read_text())["runs"]) == 1

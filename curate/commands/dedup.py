@@ -2,7 +2,10 @@
 
 Writes one deduplicated Parquet per input (all columns kept) and ``OUTDIR/removed.parquet``
 (removed id, cluster id, kept id). Every stage commits with a marker, so rerunning the same
-command after a crash resumes where it stopped. ``--index-dir`` dedups against earlier runs.
+command after a crash resumes where it stopped; signatures are reused only for an input whose
+content identity (size, mtime or object version, Parquet footer) is unchanged, so an input
+replaced under the same name is recomputed. One run per output folder (``OUTDIR/_lock``).
+``--index-dir`` dedups against earlier runs.
 ``--verify-threshold J`` keeps only candidate pairs whose exact Jaccard (of their stored shingle
 sets; ``--verify-method estimate``: of their full signatures) is >= J (off by default: FineWeb
 links every pair that shares a band).
@@ -20,11 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.dedup.config import MinHashConfig
+from curate.dedup.fingerprint import input_identity
 from curate.dedup.layout import StepLayout, commit, marker, read_parquet, write_parquet
 from curate.dedup.remove import removal_list_path
 from curate.dedup.signatures import SignatureWriter
 from curate.dedup.step import StageFailed, run_global_stages, run_stage
 from curate.document import Document
+from curate.lock import RunLock
 from curate.readers.inputs import InputError, Shard
 from curate.registry import ConfigError
 from curate.storage import atomic_open, exists, filesystem, join, read_json, write_json
@@ -101,6 +106,10 @@ def config_from_args(args: argparse.Namespace) -> MinHashConfig:
 
 
 def _config_from_args(args: argparse.Namespace) -> MinHashConfig:
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, not {args.workers}")
+    if args.num_perm < 1:
+        raise ValueError(f"--num-perm must be >= 1, not {args.num_perm}")
     common: dict[str, Any] = {
         "n_grams": args.ngrams,
         "seed": args.seed,
@@ -164,12 +173,14 @@ def _executor(workers: int) -> Any:
 def signature_task(
     step_root: str, shard_id: str, path: str, config: MinHashConfig, id_col: str, text_col: str
 ) -> dict:
-    """Signatures of one input file; skipped when its marker says they are committed."""
+    """Signatures of one input file; skipped when its marker says they are committed for this content."""
     step = StepLayout(step_root)
     done = marker(step.sig_marker(shard_id))
+    source = input_identity(path)
     if (
         done is not None
         and done["fingerprint"] == config.signature_fingerprint()
+        and done.get("source") == source  # same name is not enough: a replaced input is recomputed
         and (not config.stores_shingles or "shingles" in done)  # else redo them with shingle sets
     ):
         return {**done, "skipped": True}
@@ -188,27 +199,47 @@ def signature_task(
     except BaseException:
         writer.abort()
         raise
-    return commit(step.sig_marker(shard_id), writer.close())
+    return commit(step.sig_marker(shard_id), {**writer.close(), "source": source})
 
 
-def write_task(path: str, removals: str, out_path: str, done_path: str, plan_id: str) -> dict:
-    """Copy one input without its removed rows (all columns, row groups streamed)."""
+def write_task(path: str, removals: str, out_path: str, done_path: str, plan_id: str, id_col: str = "id") -> dict:
+    """Copy one input without its removed rows (all columns, row groups streamed).
+
+    Rows are removed by position, and the id at each removed position must be the one the
+    signature pass saw: an input that changed since is an error, never a wrong row removed.
+    """
+    source = input_identity(path)
     done = marker(done_path)
-    if done is not None and done.get("plan") == plan_id:
+    if done is not None and done.get("plan") == plan_id and done.get("source") == source and exists(out_path):
         return {**done, "skipped": True}
-    removed = read_parquet(removals, ["position"]).column("position").to_numpy()
+    table = read_parquet(removals, ["position", "id"])
+    removed = table.column("position").to_numpy()
+    removed_ids = np.array(table.column("id").to_pylist(), dtype=object)
     fs, p = filesystem(path)
     rows_in = rows_out = 0
     with fs.open(p, "rb") as f, atomic_open(out_path, "wb") as out:
         pf = pq.ParquetFile(f)
         with pq.ParquetWriter(out, pf.schema_arrow, compression="zstd") as w:
             for batch in pf.iter_batches(batch_size=8192):
-                positions = np.arange(rows_in, rows_in + batch.num_rows)
-                keep = ~np.isin(positions, removed, assume_unique=True)
+                lo, hi = np.searchsorted(removed, [rows_in, rows_in + batch.num_rows])
+                drop = removed[lo:hi] - rows_in
+                if drop.size:
+                    ids = batch.column(batch.schema.get_field_index(id_col)).cast(pa.string())
+                    got = [i or "" for i in ids.take(pa.array(drop)).to_pylist()]
+                    bad = [k for k, (g, e) in enumerate(zip(got, removed_ids[lo:hi], strict=True)) if g != e]
+                    if bad:
+                        k = bad[0]
+                        raise ValueError(
+                            f"{path}: row {int(removed[lo + k])} is {got[k]!r}, the signature pass saw "
+                            f"{removed_ids[lo + k]!r}: the input changed during the run; rerun to recompute it"
+                        )
+                keep = np.ones(batch.num_rows, dtype=bool)
+                keep[drop] = False
                 rows_in += batch.num_rows
                 rows_out += int(keep.sum())
                 w.write_table(pa.Table.from_batches([batch.filter(pa.array(keep))]))
-    return commit(done_path, {"plan": plan_id, "rows_in": rows_in, "rows_out": rows_out, "output": out_path})
+    info = {"plan": plan_id, "rows_in": rows_in, "rows_out": rows_out, "output": out_path, "source": source}
+    return commit(done_path, info)
 
 
 def _output_names(paths: list[str]) -> list[str]:
@@ -249,18 +280,19 @@ def _all_inputs(step_root: str, paths: list[str]) -> tuple[list[str], list[str],
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when done; 1 when a task failed (its error is printed; rerunning resumes)."""
+    config = config_from_args(args)
+    paths = _expand(args.inputs)
+    _check_columns(paths, args.id_column, args.text_column)
+    outdir = args.output.rstrip("/")
     try:
-        return _run(args)
+        with RunLock(outdir):  # LockedError (another run holds it) is exit 3 on the command line
+            return _run(args, config, paths, outdir)
     except StageFailed as e:
         print(f"curate dedup: {e}", file=sys.stderr)
         return 1
 
 
-def _run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    paths = _expand(args.inputs)
-    _check_columns(paths, args.id_column, args.text_column)
-    outdir = args.output.rstrip("/")
+def _run(args: argparse.Namespace, config: MinHashConfig, paths: list[str], outdir: str) -> int:
     step_root = join(outdir, "_work", STEP)
     shard_ids, paths, names = _all_inputs(step_root, paths)
     executor = _executor(args.workers)
@@ -285,6 +317,7 @@ def _run(args: argparse.Namespace) -> int:
                     out_path,
                     join(outdir, "_done", f"{sid}.json"),
                     plan_id,
+                    args.id_column,
                 ),
             )
         )

@@ -12,8 +12,9 @@ Layout of ``index_dir``::
                                    runs with ``verify_method="exact"``, the default verification)
 
 A run appends its files and then commits by rewriting the manifest atomically; files of a run
-not in the manifest are ignored. One writer at a time: two runs committing at once may lose
-one manifest entry.
+not in the manifest are ignored, and a file the manifest's runs need that is missing is an
+error. One writer at a time: a run holds ``index_dir/_lock`` (:class:`curate.lock.RunLock`)
+from its first appended file to its manifest commit, so two runs never lose an entry.
 """
 
 from __future__ import annotations
@@ -115,8 +116,12 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
             files, exact = list(range(part << shift, (part + 1) << shift)), True
         for f in files:
             path = part_path(plan.index_dir, f, run.name)
-            if not exists(path):
-                continue
+            if not exists(path):  # every committed run wrote all its partitions, empty ones too
+                raise FileNotFoundError(
+                    f"index {plan.index_dir}: run {run.name!r} is committed in the manifest but its "
+                    f"partition file {path} is missing; the index is damaged (restore the file or "
+                    "remove the run from manifest.json and its files)"
+                )
             t = read_parquet(path)
             k = t.column("key").to_numpy()
             d = t.column("doc").to_numpy() + run.offset

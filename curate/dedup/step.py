@@ -18,10 +18,11 @@ Next pass: :class:`DuplicateRemover` drops what the removal list of its shard na
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from curate.blocks import Block, GlobalStep
@@ -34,9 +35,11 @@ from curate.dedup.plan import Plan, make_plan
 from curate.dedup.remove import DuplicateRemover
 from curate.dedup.signatures import SignatureCollector
 from curate.dedup.verify import fetch_task, route_fetched, verify_task
+from curate.lock import LockedError, RunLock
 from curate.storage import join, write_json
 
 log = logging.getLogger(__name__)
+INDEX_LOCK_WAIT = 600.0  # seconds a run waits for another run's index commit before giving up
 
 
 class StageFailed(RuntimeError):
@@ -61,6 +64,25 @@ def run_stage(
             f"(finished tasks are kept). First failure ({key}):\n{err}"
         )
     return values
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: str, wait: float | None = None) -> Iterator[RunLock]:
+    """Hold ``index_dir/_lock``, waiting up to ``wait`` seconds (another run's append + commit is short)."""
+    deadline = time.monotonic() + (INDEX_LOCK_WAIT if wait is None else wait)
+    while True:
+        lock = RunLock(index_dir)
+        try:
+            lock.acquire()
+            break
+        except LockedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def run_global_stages(
@@ -117,8 +139,9 @@ def run_global_stages(
     (cluster,) = stage("cluster", cluster_task, [("cluster", (plan, fault))])
     write_json(plan.step.current, {"plan_id": plan.plan_id})
     if index_dir:
-        stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
-        stage("index_commit", commit_run, [("index_commit", (plan,))])
+        with index_lock(index_dir):  # one writer of the index at a time: no commit loses another's entry
+            stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
+            stage("index_commit", commit_run, [("index_commit", (plan,))])
     return {
         "plan": plan.plan_id,
         "docs": plan.n_total - plan.n_index,
