@@ -29,6 +29,10 @@ def test_builtin_recipes_follow_finewebs_order() -> None:
         ("blocks:\n  - extract: {extractor: lynx}\n", "extractor must be 'trafilatura' or 'resiliparse'"),
         ("name: x\nstages: []\nblocks: []\n", "unknown key(s) ['stages']"),
         ("- extract\n", "a recipe is a mapping with a 'blocks' list"),
+        ("blocks: null\n", "'blocks' must be a list"),
+        ("blocks:\n  - extract: {extractor: [resiliparse\n", "not valid YAML: expected ',' or ']'"),
+        ("blocks:\n  - gopher_repetition: {top_n_grams: [[2, 0.2], [0, 0.1]]}\n", "each entry is [n >= 1"),
+        ("blocks:\n  - gopher_quality: {min_doc_words: fifty}\n", "min_doc_words must be an integer or null"),
     ],
 )
 def test_bad_yaml_is_refused_with_the_key_and_allowed_values(tmp_path: Path, yaml_text: str, message: str) -> None:
@@ -37,6 +41,13 @@ def test_bad_yaml_is_refused_with_the_key_and_allowed_values(tmp_path: Path, yam
     with pytest.raises(ConfigError) as err:
         load_recipe(str(path)).build()
     assert message in str(err.value)
+
+
+def test_nested_yaml_lists_become_tuples(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("blocks:\n  - gopher_repetition: {top_n_grams: [[2, 0.25], [3, 0.2]]}\n")
+    (block,) = load_recipe(str(path)).build().blocks
+    assert block.config.top_n_grams == ((2, 0.25), (3, 0.2))
 
 
 def test_yaml_cannot_execute_code(tmp_path: Path) -> None:

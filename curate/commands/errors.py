@@ -147,7 +147,8 @@ def run_command(func: Callable[[Any], int | None], args: Any) -> int:
         try:
             return int(func(args) or 0)
         except Interrupted as e:
-            print(f"curate: interrupted; {RESUME}", file=sys.stderr)
+            resumes = getattr(args, "command", None) in ("run", "dedup")  # estimate and pii start over
+            print(f"curate: interrupted; {RESUME if resumes else 'rerun the same command to start again'}", file=sys.stderr)
             return e.exit_code
         except Exception as e:
             code = report(e, sys.stderr)
