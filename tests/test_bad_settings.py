@@ -200,6 +200,8 @@ def test_python_api_gets_the_same_checks() -> None:
         TokenizeConfig(batch_size=0)
     with pytest.raises(ConfigValueError, match="audit_samples must be >= 0"):
         PIIConfig(audit_samples=-1)
+    with pytest.raises(ConfigValueError, match="us are not phone regions"):
+        PIIConfig(phone_regions=("us",))
     # what the real model labels: every code the defaults and FineWeb-2 style lists use is accepted
     assert LanguageConfig(languages=("en", "de", "zh", "ja", "fr")).languages == ("en", "de", "zh", "ja", "fr")
 

@@ -102,6 +102,14 @@ class PIIConfig:
                 f"ner_entities {unknown} (--ner-entities) are not NER entities {', '.join(NER_ENTITIES)}",
                 key="ner_entities",
             )
+        import phonenumbers  # presidio's phone dependency: the regions it can parse
+
+        unknown = [r for r in self.phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ConfigValueError(
+                f"phone_regions: {', '.join(unknown)} are not phone regions (ISO 3166 alpha-2, upper case: US, GB, DE)",
+                key="phone_regions",
+            )
         check_range(self, "score_threshold", 0.0, 1.0)
         check_range(self, "hash_chars", 1, 64)
         check_range(self, "audit_samples", 0)
