@@ -1,0 +1,132 @@
+"""kill -9 at every MinHash stage: ``curate dedup`` as a real subprocess (2 workers) on real pages,
+killed (its whole process group, SIGKILL) the moment a stage's first marker appears, then rerun:
+the output, the removal record and the index equal an undisturbed run's, document for document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curate.dedup.evaluate import edit_words
+
+SHARDS = 6
+# where each stage's first committed marker appears (relative to the output folder)
+STAGES = {
+    "signatures": "_work/minhash_dedup/sigs/*.json",
+    "bands": "_work/minhash_dedup/plans/*/bands/_done/*.json",
+    "pairs": "_work/minhash_dedup/plans/*/edges/_done/*.json",
+    "cluster": "_work/minhash_dedup/plans/*/removals/_done.json",
+    "index": "_work/minhash_dedup/plans/*/index/_done/*.json",
+    "write": "_done/*.json",
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(wcxb_pages: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~300 real pages (wcxb-dev main content) with 60 near-copies, in 6 Parquet shards."""
+    t = pq.read_table(wcxb_pages, columns=["id", "main_content"])
+    pages = [
+        (i, " ".join(x.split()[:1200]))
+        for i, x in zip(t.column("id").to_pylist(), t.column("main_content").to_pylist(), strict=True)
+        if x and len(x.split()) >= 60
+    ][:250]
+    rng = random.Random(7)
+    copies = []
+    for pid, text in rng.sample(pages, 60):
+        words = text.split()
+        copies.append((f"{pid}-copy", " ".join(edit_words(words, "insert", 0.02, rng, words))))
+    rows = pages + copies
+    rng.shuffle(rows)
+    folder = tmp_path_factory.mktemp("fault-inputs")
+    for k in range(SHARDS):
+        part = rows[k::SHARDS]
+        pq.write_table(
+            pa.table({"id": [r[0] for r in part], "text": [r[1] for r in part]}),
+            folder / f"shard{k}.parquet",
+            row_group_size=16,
+        )
+    return folder
+
+
+def _command(inputs: Path, out: Path, index: Path) -> list[str]:
+    """``curate dedup`` without the rest of the CLI (whose start-up imports every command's dependencies)."""
+    return [
+        sys.executable, "-m", "curate.commands.dedup", *sorted(str(p) for p in inputs.glob("*.parquet")),
+        "-o", str(out), "--index-dir", str(index), "--partitions", "4", "--workers", "2",
+    ]  # fmt: skip
+
+
+def _run(cmd: list[str]) -> None:
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+
+
+def _kill_at(cmd: list[str], out: Path, pattern: str) -> bool:
+    """Start ``cmd``; SIGKILL its process group when ``pattern`` first matches; True if it was killed."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            if next(out.glob(pattern), None) is not None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(30)
+                return True
+            if proc.poll() is not None:
+                return False
+            time.sleep(0.005)
+        raise AssertionError(f"{pattern} never appeared")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+
+
+def _result(out: Path, index: Path) -> dict:
+    """What a run leaves: every output's (id, text) rows, the removal record, the index's documents."""
+    outputs = {}
+    for p in sorted(out.glob("shard*.parquet")):
+        t = pq.read_table(p, columns=["id", "text"])
+        outputs[p.name] = list(zip(t.column("id").to_pylist(), t.column("text").to_pylist(), strict=True))
+    removed = pq.read_table(out / "removed.parquet").select(["id", "kept_id", "input", "position"])
+    (run,) = json.loads((index / "manifest.json").read_text())["runs"]
+    ids = pq.read_table(index / "ids" / f"{run['name']}.parquet").column("id").to_pylist()
+    keys = pa.concat_tables([pq.read_table(f) for f in sorted(index.glob(f"p*/{run['name']}.parquet"))])
+    indexed = sorted(zip(keys.column("key").to_pylist(), (ids[d] for d in keys.column("doc").to_pylist()), strict=True))
+    return {
+        "outputs": outputs,
+        "removed": sorted(removed.to_pylist(), key=lambda r: (r["input"], r["position"])),
+        "index_docs": run["n_docs"],
+        "index_keys": indexed,
+    }
+
+
+@pytest.fixture(scope="module")
+def undisturbed(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("fault-baseline")
+    _run(_command(inputs, base / "out", base / "index"))
+    result = _result(base / "out", base / "index")
+    assert result["removed"], "the inputs must contain near-duplicates"
+    return result
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_kill_9_then_rerun_equals_an_undisturbed_run(
+    inputs: Path, undisturbed: dict, tmp_path: Path, stage: str
+) -> None:
+    out, index = tmp_path / "out", tmp_path / "index"
+    cmd = _command(inputs, out, index)
+    killed = _kill_at(cmd, out, STAGES[stage])
+    assert killed, f"the run finished before the first {stage} marker was seen"
+    _run(cmd)
+    assert _result(out, index) == undisturbed
