@@ -17,7 +17,7 @@ from curate.executors.base import Executor, TaskResult
 from curate.lock import RunLock
 from curate.manifest import check_compatible, record_run, start_run
 from curate.pipeline import Layout, Pipeline, run_shard_pass
-from curate.readers.inputs import COMMON_CRAWL_PREFIX, Shard, expand_inputs
+from curate.readers.inputs import COMMON_CRAWL_PREFIX, InputConfig, Shard, SkippedInputs, expand_inputs
 from curate.stats import BlockStats
 from curate.storage import exists, file_names, iter_json, read_json, remove_stale_temporaries, write_json
 
@@ -45,6 +45,8 @@ class RunResult:
     skipped: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # inputs left for a later run (still being written), by reason: not failures, not done
+    inputs_deferred: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,7 @@ def run_pipeline(
     executor: Executor,
     progress: bool = True,
     cc_prefix: str = COMMON_CRAWL_PREFIX,
+    input_config: InputConfig | None = None,
 ) -> RunResult:
     """Run every pass of ``pipeline`` over the shards of ``inputs``; write ``OUTDIR/stats.json``.
 
@@ -68,7 +71,8 @@ def run_pipeline(
     ``stats.json`` and are retried by the next run. A global step waits for every shard of the
     pass before it, so a failure there stops the run before the global step (rerun to resume).
     """
-    shards = list(expand_inputs(inputs, cc_prefix))
+    deferred = SkippedInputs()
+    shards = list(expand_inputs(inputs, cc_prefix, input_config, deferred))
     with RunLock(outdir):
         # the manifest is written as intent before any shard runs: a first run that dies still
         # binds the folder to its pipeline, so a rerun with other options is refused
@@ -76,7 +80,7 @@ def run_pipeline(
         run = start_run(outdir, manifest, [s.path for s in shards])
         result = RunResult(outdir=outdir, shards=len(shards))
         try:
-            result = _run_locked(pipeline, shards, outdir, executor, progress)
+            result = _run_locked(pipeline, shards, outdir, executor, progress, dict(deferred.by_reason()))
         finally:
             done = _committed(Layout(outdir), None)
             states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
@@ -88,15 +92,18 @@ def run_pipeline(
                 processed=result.processed,
                 skipped=result.skipped,
                 failed=len(result.failed),
+                inputs_deferred=deferred.count,
             )
             record_run(outdir, manifest, states, run)
     return result
 
 
-def _run_locked(pipeline: Pipeline, shards: list[Shard], outdir: str, executor: Executor, progress: bool) -> RunResult:
+def _run_locked(
+    pipeline: Pipeline, shards: list[Shard], outdir: str, executor: Executor, progress: bool, deferred: dict[str, int]
+) -> RunResult:
     started = time.time()
     layout = Layout(outdir)
-    result = RunResult(outdir=outdir, shards=len(shards))
+    result = RunResult(outdir=outdir, shards=len(shards), inputs_deferred=deferred)
     ids = [s.id for s in shards]
     if len(set(ids)) != len(ids):
         raise ValueError("two inputs map to the same shard id; pass each file once")
@@ -226,6 +233,7 @@ def _merged_stats(
         "docs_written": rows,
         "tokens_written": sum(b["tokens_out"] for b in blocks),
         "wall_seconds": round(seconds, 3),
+        "inputs_deferred": result.inputs_deferred,
         "blocks": blocks,
         "global_steps": global_stats,
     }
