@@ -1,0 +1,223 @@
+"""The trafilatura accelerator: compiled XPath equals lxml's, and extract() text equals stock, byte for byte.
+
+The differential runs stock ``trafilatura.extract`` and ``fast_extract`` with FineWeb's arguments
+over the same pages in the same order, each from reset trafilatura caches (``deduplicate=True``
+keeps an order-dependent LRU), and fails on any difference. Default suite: a fixed 400-page
+WCXB subset (every ~4th page) plus every HTML response in ../shared/data/warc/; ``-m slow``: all
+1,476 WCXB pages plus the WARC HTML.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from lxml import etree, html
+
+from curate.text.trafilatura_fast import CHECK, Mismatch, accelerated, fast_extract, plan
+from curate.text.trafilatura_fast.install import FastXPath, installed
+from curate.text.trafilatura_fast.probe import agrees
+from curate.text.trafilatura_fast.xpath_compile import compile_xpath
+from curate.text.trafilatura_fast.xpath_parse import Unsupported
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBSET_STEP, SUBSET_SIZE = 3, 400  # pages 0, 3, 6, ... : 400 of the 1,476, all page types
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_trafilatura_fast
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return bench_trafilatura_fast
+
+
+def _same(compiled: list, expected: list) -> bool:
+    return len(compiled) == len(expected) and all(a is b for a, b in zip(compiled, expected, strict=False))
+
+
+DOC = """<html><body>
+<div id="a" class="Footer-x"><p class="post">one</p><p class="post">two</p><!-- a comment -->
+  <div class="main"><span class="related-x">r</span><p class="">empty</p></div></div>
+<section role="Navigation"><p data-lp-replacement-content>x</p><p id="">y</p></section>
+<article><p class="post">three</p></article><main class="mainly"><p>z</p></main>
+</body></html>"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        './/*[contains(translate(@class, "F","f"), "footer")]',
+        './/*[contains(@class, "footer")]',
+        './/*[starts-with(@class, "main")]',
+        './/p[@class="post"][1]',  # first matching child of each parent
+        '(.//p[@class="post"])[1]',  # first of the whole set
+        './/p[@class=""]',  # present but empty: true; absent: false
+        './/p[@id=""]',
+        ".//p[@data-lp-replacement-content]",
+        './/*[contains(translate(@role, "N", "n"), "nav")]',
+        ".//*",  # elements only: the comment is not one
+        ".//p|.//div|.//span",  # union: document order, no duplicates
+        './/p|.//*[@class="post"]',
+        '(.//*[(self::article or self::div or self::section)][starts-with(@class, "main")])[1]|(.//main)[1]',
+        './/*[(self::div or self::p)][@class="post" and (@id="a" or contains(@class, "os"))]',
+        './/*[self::p or @id="a"]',
+    ],
+)
+def test_compiled_equals_lxml_on_edge_cases(path: str) -> None:
+    tree = html.fromstring(DOC)
+    compiled = compile_xpath(path)
+    for context in [tree, *tree.iter("div", "section")]:
+        assert _same(compiled.evaluate(context), etree.XPath(path)(context)), (path, context.tag)
+
+
+def test_positional_first_is_per_parent_or_per_set() -> None:
+    tree = html.fromstring(DOC)
+    per_parent = compile_xpath('.//p[@class="post"][1]').evaluate(tree)
+    per_set = compile_xpath('(.//p[@class="post"])[1]').evaluate(tree)
+    assert [p.text for p in per_parent] == ["one", "three"]
+    assert [p.text for p in per_set] == ["one"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "//div",
+        ".//p//text()",
+        ".//*[not(node())]",
+        ".//p[2]",
+        ".//figure[descendant::table]",
+        "./cell",
+        './/*[rel="me"]',
+    ],
+)
+def test_outside_the_subset_is_refused(path: str) -> None:
+    with pytest.raises(Unsupported):
+        compile_xpath(path)
+
+
+@pytest.mark.parametrize(
+    ("compiled", "other"),
+    [
+        ('.//*[@class="x"][1]', '(.//*[@class="x"])[1]'),
+        ('.//*[contains(@class,"ab")]', './/*[starts-with(@class,"ab")]'),
+        ('.//*[contains(translate(@class,"A","a"),"ab")]', './/*[contains(@class,"ab")]'),
+        (".//div[@id]", './/div[@id="x"]'),
+        ('.//*[@id="a" and @class="b"]', './/*[@id="a" or @class="b"]'),
+        ("(.//div)[1]|(.//p)[1]", "(.//div|.//p)[1]"),
+    ],
+)
+def test_probe_document_catches_a_wrong_compilation(compiled: str, other: str) -> None:
+    # the setup-time check: code compiled from one expression must fail against a near neighbour
+    assert agrees(compile_xpath(compiled), etree.XPath(compiled))
+    assert not agrees(compile_xpath(compiled), etree.XPath(other))
+
+
+def test_plan_compiles_every_content_expression_of_installed_trafilatura() -> None:
+    import trafilatura.xpaths as xp
+
+    compiled = set(plan().compiled_paths)
+    for name in (
+        "BODY_XPATH",
+        "COMMENTS_XPATH",
+        "REMOVE_COMMENTS_XPATH",
+        "PAYWALL_DISCARD_XPATH",
+        "OVERALL_DISCARD_XPATH",
+        "TEASER_DISCARD_XPATH",
+        "PRECISION_DISCARD_XPATH",
+        "DISCARD_IMAGE_ELEMENTS",
+        "COMMENTS_DISCARD_XPATH",
+    ):
+        for expression in getattr(xp, name):
+            assert expression.path in compiled, name
+    # metadata's absolute //paths stay with lxml, with the reason recorded
+    assert all(path.lstrip("(").startswith("//") for path in plan().fallbacks)
+
+
+def test_slots_are_swapped_only_inside_the_call() -> None:
+    import trafilatura.xpaths as xp
+
+    assert not installed() and isinstance(xp.OVERALL_DISCARD_XPATH[0], etree.XPath)
+    with accelerated():
+        assert isinstance(xp.OVERALL_DISCARD_XPATH[0], FastXPath)
+        with accelerated():  # nested: still installed after the inner exit
+            pass
+        assert isinstance(xp.OVERALL_DISCARD_XPATH[0], FastXPath)
+    assert isinstance(xp.OVERALL_DISCARD_XPATH[0], etree.XPath)
+    with pytest.raises(RuntimeError), accelerated():
+        raise RuntimeError("a page's time limit")
+    assert not installed() and isinstance(xp.OVERALL_DISCARD_XPATH[0], etree.XPath)
+
+
+def test_other_threads_get_lxml_while_we_run() -> None:
+    # a FastXPath whose compiled code is another (real) expression: which one answers shows the path
+    tree = html.fromstring(DOC)
+    stand_in = FastXPath(etree.XPath(".//p"), compile_xpath(".//div"))
+    seen: dict[str, set[str]] = {}
+
+    def other_thread() -> None:
+        seen["thread"] = {e.tag for e in stand_in(tree)}  # type: ignore[union-attr]
+
+    with accelerated():
+        seen["ours"] = {e.tag for e in stand_in(tree)}  # type: ignore[union-attr]
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+    seen["after"] = {e.tag for e in stand_in(tree)}  # type: ignore[union-attr]
+    assert seen == {"ours": {"div"}, "thread": {"p"}, "after": {"p"}}
+
+
+def test_check_mode_raises_on_a_difference() -> None:
+    tree = html.fromstring(DOC)
+    wrong = FastXPath(etree.XPath(".//p"), compile_xpath(".//div"))
+    with pytest.raises(Mismatch), accelerated(CHECK):
+        wrong(tree)
+
+
+def test_compiled_node_lists_equal_lxml_at_trafilaturas_call_sites(
+    bench: ModuleType, wcxb_pages: Path, warc_dir: Path
+) -> None:
+    """Every compiled call trafilatura makes on real pages, compared with lxml on the same tree."""
+    import trafilatura
+
+    from curate.text.trafilatura_fast.install import CHECKS
+
+    pages = bench.wcxb_pages(wcxb_pages, step=20) + bench.warc_pages(warc_dir)
+    calls, mismatches = sum(CHECKS.calls.values()), len(CHECKS.mismatches)
+    with accelerated(CHECK):  # raises Mismatch on the first differing node list
+        for page in pages:
+            trafilatura.extract(page.html, **bench.FINEWEB_KWARGS)
+    assert sum(CHECKS.calls.values()) - calls > 10 * len(pages)
+    assert len(CHECKS.mismatches) == mismatches
+
+
+def _differential(bench: ModuleType, pages: list) -> None:
+    import trafilatura
+
+    stock, _, _ = bench.run_sequence(trafilatura.extract, pages)
+    fast, _, _ = bench.run_sequence(fast_extract, pages)
+    differing = bench.differences(pages, stock, fast)
+    assert not differing, (
+        f"{len(differing)} of {len(pages)} texts differ from stock trafilatura: {differing[:10]}"
+    )
+    assert sum(text is not None for text in stock) > 0.8 * len(pages)  # real extractions, not all None
+
+
+def test_extract_text_identical_to_stock_subset(bench: ModuleType, wcxb_pages: Path, warc_dir: Path) -> None:
+    pages = bench.wcxb_pages(wcxb_pages, step=SUBSET_STEP, limit=SUBSET_SIZE) + bench.warc_pages(warc_dir)
+    assert len(pages) >= SUBSET_SIZE + 100
+    _differential(bench, pages)
+
+
+@pytest.mark.slow
+def test_extract_text_identical_to_stock_all_pages(
+    bench: ModuleType, wcxb_pages: Path, warc_dir: Path
+) -> None:
+    pages = bench.wcxb_pages(wcxb_pages) + bench.warc_pages(warc_dir)
+    assert len(pages) >= 1476 + 100
+    _differential(bench, pages)
