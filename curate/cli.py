@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
 from curate.commands.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, RESUME, run_command
-from curate.commands.options import FLAGS, OneLineParser, add_pipeline_options, at_least
+from curate.commands.options import FLAGS, OneLineParser, add_pipeline_options, at_least, non_negative_seconds
 
 __all__ = ["EXIT_CONFIG", "EXIT_LOCKED", "EXIT_OK", "EXIT_PARTIAL", "build_pipeline", "main", "make_parser"]
 _SUBCOMMAND_MODULES = (
@@ -33,7 +34,9 @@ def _add_run(sub: Any) -> None:
     )
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     add_pipeline_options(p)
-    p.add_argument("--dedup-index", metavar="DIR", help="persistent MinHash index: dedup against every earlier run")
+    p.add_argument(
+        "--dedup-index", metavar="DIR", help="persistent MinHash index: dedup against every earlier run"
+    )
     p.add_argument("--workers", type=at_least(1), help="worker processes (default: one per core)")
     p.add_argument(
         "--ray",
@@ -47,6 +50,14 @@ def _add_run(sub: Any) -> None:
     )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument(
+        "--settle-seconds",
+        type=non_negative_seconds,
+        default=float(os.environ.get("CURATE_SETTLE_SECONDS", 60)),
+        metavar="S",
+        help="a local input modified less than S seconds ago is still being written: left for a later "
+        "run (default 60, or $CURATE_SETTLE_SECONDS; 0 takes every file as it is)",
+    )
+    p.add_argument(
         "--pack", type=at_least(1), metavar="T", help="also write packed rows of T tokens to OUTDIR/packed/"
     )
     p.set_defaults(func=cmd_run)
@@ -54,7 +65,11 @@ def _add_run(sub: Any) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     # "--languages en fr" or "--languages en,fr"
-    languages = tuple(c.strip() for a in args.languages for c in a.split(",") if c.strip()) if args.languages else None
+    languages = (
+        tuple(c.strip() for a in args.languages for c in a.split(",") if c.strip())
+        if args.languages
+        else None
+    )
     if languages and [x.lower() for x in languages] == ["all"]:
         languages = ()  # empty: keep any language scoring above the threshold
     return {
@@ -113,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from curate.commands.interrupt import Interrupted
     from curate.commands.validate import check_inputs, check_output_dir
     from curate.funnel import drop_warnings, format_funnel
+    from curate.readers.inputs import InputConfig
     from curate.runner import run_pipeline
 
     try:
@@ -121,13 +137,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         if pipeline.reader is None:  # our readers: each local input must be WARC or Parquet
             check_inputs(args.inputs, args.cc_prefix)
         executor = make_executor(args)
-        result = run_pipeline(pipeline, args.inputs, args.output, executor, not args.no_progress, args.cc_prefix)
+        inputs = InputConfig(settle_seconds=args.settle_seconds)
+        result = run_pipeline(
+            pipeline, args.inputs, args.output, executor, not args.no_progress, args.cc_prefix, inputs
+        )
     except Interrupted as e:
-        print(f"curate: interrupted; {RESUME} ({_committed(args.output)} shard(s) committed)", file=sys.stderr)
+        print(
+            f"curate: interrupted; {RESUME} ({_committed(args.output)} shard(s) committed)", file=sys.stderr
+        )
         return e.exit_code
     print(format_funnel(result.stats))
     for warning in drop_warnings(result.stats):
         print(warning, file=sys.stderr)
+    deferred = sum(result.inputs_deferred.values())
+    if deferred:
+        reasons = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in sorted(result.inputs_deferred.items()))
+        print(
+            f"{deferred} input(s) still being written were left for a later run ({reasons})", file=sys.stderr
+        )
     if result.processed == 0 and not result.failed:
         print(f"nothing to do: all {result.shards} shard(s) already complete in {args.output}")
     print(f"stats: {args.output}/stats.json")

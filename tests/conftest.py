@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub downloads in tests: every model is a local file
+# tests build WARCs and run `curate run` on them at once: a just-written file is finished here
+# (tests of the settle policy itself pass --settle-seconds / InputConfig explicitly)
+os.environ.setdefault("CURATE_SETTLE_SECONDS", "0")
 
 
 def shared_path(*parts: str) -> Path:

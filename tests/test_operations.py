@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,26 @@ def test_cli_dedup_index_dedups_a_new_batch_against_earlier_runs(warc_dir: Path,
         assert proc.returncode == 0, proc.stderr
         written.append(json.loads((tmp_path / out / "stats.json").read_text())["docs_written"])
     assert written[0] > 5 and written[1] == 0
+
+
+def test_cli_leaves_an_input_still_being_written_for_a_later_run(warc_dir: Path, tmp_path: Path) -> None:
+    """The hourly cron must not take a WARC that is still downloading: fresh files wait, named on stderr."""
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    for name in ("wget-2024-sample-0000.warc.gz", "wget-2024-sample-0001.warc.gz"):
+        shutil.copy(warc_dir / name, incoming)
+    old = time.time() - 7200
+    os.utime(incoming / "wget-2024-sample-0000.warc.gz", (old, old))  # finished two hours ago
+    (incoming / "next.warc.gz.part").write_bytes(b"")  # a download in progress
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "curate.cli", "run", str(incoming), "-o", str(out), "--recipe", "fast",
+           "--skip", "minhash_dedup,pii,tokenize", "--no-progress", "--settle-seconds", "600"]  # fmt: skip
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "2 input(s) still being written were left for a later run" in first.stderr
+    assert [p.name.split("-")[3] for p in (out / "data").glob("*.parquet")] == ["0000"]
+    os.utime(incoming / "wget-2024-sample-0001.warc.gz", (old, old))
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "1 input(s) still being written" in second.stderr
+    assert len(list((out / "data").glob("*.parquet"))) == 2
+    assert json.loads((out / "stats.json").read_text())["inputs_deferred"] == {"partial_name": 1}

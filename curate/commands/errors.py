@@ -7,6 +7,7 @@ Errors nobody mapped are bugs and keep their traceback.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import sys
@@ -47,6 +48,9 @@ def explain(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_PARTIAL, network
     if isinstance(exc, ConfigError | InputError):
         return EXIT_CONFIG, _first_line(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        # the driver could not write (a marker, stats.json): nothing partial counts; free space, rerun
+        return EXIT_PARTIAL, f"{exc.strerror}: {exc.filename or 'output'} (free space, then {RESUME})"
     if isinstance(exc, ImportError):
         extra = _missing_extra(exc)
         return (EXIT_CONFIG, extra) if extra else None

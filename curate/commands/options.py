@@ -56,6 +56,17 @@ def positive_seconds(text: str) -> float:
     return x
 
 
+def non_negative_seconds(text: str) -> float:
+    """An argparse type: a number of seconds >= 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not x >= 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text}")
+    return x
+
+
 def number(text: str) -> float:
     """An argparse type: a finite float (range checked by the config it goes into)."""
     try:

@@ -41,7 +41,9 @@ FLAGS = {
 def _configure(p: argparse.ArgumentParser) -> None:
     from curate.filters.pii.config import DEFAULT_ENTITIES, DEFAULT_NER_ENTITIES, REPLACEMENT_MODES
 
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="Parquet files (paths, globs, folders or fsspec URLs)")
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="Parquet files (paths, globs, folders or fsspec URLs)"
+    )
     p.add_argument("-o", "--output", "--outdir", dest="output", required=True, metavar="OUTDIR")
     p.add_argument(
         "--entities",
@@ -61,13 +63,27 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hash-key", help="HMAC key for 'hash' (default: $CURATE_PII_HASH_KEY)")
     p.add_argument("--pii-ner-model", metavar="NAME", help="spaCy model (package or folder) for NER entities")
     p.add_argument(
-        "--ner-entities", nargs="+", default=list(DEFAULT_NER_ENTITIES), metavar="ENTITY", help="with a NER model"
+        "--ner-entities",
+        nargs="+",
+        default=list(DEFAULT_NER_ENTITIES),
+        metavar="ENTITY",
+        help="with a NER model",
     )
-    p.add_argument("--all-ips", action="store_true", help="scrub private/reserved IPs too (FineWeb: public only)")
-    p.add_argument("--no-boosters", action="store_true", help="presidio's recognizers only (lower phone/card recall)")
-    p.add_argument("--no-prescreen", action="store_true", help="run presidio on whole texts (same output, slower)")
-    p.add_argument("--audit-samples", type=at_least(0), default=20, help="redacted snippets kept per entity (default 20)")
-    p.add_argument("--workers", type=at_least(1), default=1, help="processes, one file each at a time (default 1)")
+    p.add_argument(
+        "--all-ips", action="store_true", help="scrub private/reserved IPs too (FineWeb: public only)"
+    )
+    p.add_argument(
+        "--no-boosters", action="store_true", help="presidio's recognizers only (lower phone/card recall)"
+    )
+    p.add_argument(
+        "--no-prescreen", action="store_true", help="run presidio on whole texts (same output, slower)"
+    )
+    p.add_argument(
+        "--audit-samples", type=at_least(0), default=20, help="redacted snippets kept per entity (default 20)"
+    )
+    p.add_argument(
+        "--workers", type=at_least(1), default=1, help="processes, one file each at a time (default 1)"
+    )
     p.add_argument("--text-column", default="text")
     p.add_argument("--id-column", default="id")
     p.add_argument("--batch-size", type=at_least(1), default=1024, help="rows per record batch")
@@ -75,7 +91,9 @@ def _configure(p: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``pii`` on the ``curate`` command line."""
-    p = subparsers.add_parser("pii", help="scrub PII (e-mails, IPs, phones, cards, ...) from Parquet text", description=__doc__)
+    p = subparsers.add_parser(
+        "pii", help="scrub PII (e-mails, IPs, phones, cards, ...) from Parquet text", description=__doc__
+    )
     _configure(p)
     p.set_defaults(func=run)
     return p
@@ -144,7 +162,9 @@ def scrub_file(
         with atomic_open(out_path, "wb") as dst, pq.ParquetWriter(dst, schema) as writer:
             for batch in pf.iter_batches(batch_size=batch_size):
                 texts = batch.column(col).to_pylist()
-                ids = batch.column(id_column).to_pylist() if id_column in schema.names else [None] * len(texts)
+                ids = (
+                    batch.column(id_column).to_pylist() if id_column in schema.names else [None] * len(texts)
+                )
                 docs = [
                     Document(id=str(i if i is not None else f"{rows + k}"), text=t)
                     for k, (i, t) in enumerate(zip(ids, texts, strict=True))
@@ -179,10 +199,14 @@ def check_parquet_input(path: str, text_column: str) -> None:
     with open(p, "rb") as f:
         kind = sniff(f.read(SNIFF_BYTES))
     if kind != "parquet":
-        raise ConfigError(f"input {path!r} is not a Parquet file (`curate pii` reads Parquet with a text column)")
+        raise ConfigError(
+            f"input {path!r} is not a Parquet file (`curate pii` reads Parquet with a text column)"
+        )
     names = pq.read_schema(p).names
     if text_column not in names:
-        raise ConfigError(f"input {path!r} has no column {text_column!r} (--text-column); columns: {', '.join(names)}")
+        raise ConfigError(
+            f"input {path!r} has no column {text_column!r} (--text-column); columns: {', '.join(names)}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -207,39 +231,43 @@ def run(args: argparse.Namespace) -> int:
         (name, (s.path, join(outdir, name), config, args.text_column, args.id_column, args.batch_size))
         for s, name in zip(shards, names, strict=True)
     ]
-    executor = LocalExecutor(args.workers) if args.workers > 1 else SerialExecutor()
-    t0 = time.perf_counter()
-    files, failed = [], []
-    for result in executor.map_tasks(scrub_file, tasks):
-        if result.ok:
-            files.append(result.value)
-        else:
-            failed.append(result.key)
-            print(f"curate pii: {result.key} failed:\n{result.error}", file=sys.stderr)
-    files.sort(key=lambda f: f["input"])
-    totals = {e: sum(f["counts"].get(e, 0) for f in files) for e in config.all_entities}
-    write_json(
-        join(outdir, STATS_FILE),
-        {
-            "rows": sum(f["rows"] for f in files),
-            "docs_changed": sum(f["docs_changed"] for f in files),
-            "counts": totals,
-            "seconds": round(time.perf_counter() - t0, 3),
-            "config": {
-                "entities": list(config.entities),
-                "threshold": config.score_threshold,
-                "replacement": config.replacement,
-                "replacement_per_entity": config.replacement_per_entity,
-                "public_ips_only": config.public_ips_only,
-                "recall_boosters": config.recall_boosters,
-                "ner_model": config.ner_model,
-                "ner_entities": list(config.ner_entities) if config.ner_model else [],
+    from curate.lock import RunLock
+
+    # one writer per output folder, as curate run and curate dedup (exit 3 while another holds it)
+    with RunLock(outdir):
+        executor = LocalExecutor(args.workers) if args.workers > 1 else SerialExecutor()
+        t0 = time.perf_counter()
+        files, failed = [], []
+        for result in executor.map_tasks(scrub_file, tasks):
+            if result.ok:
+                files.append(result.value)
+            else:
+                failed.append(result.key)
+                print(f"curate pii: {result.key} failed:\n{result.error}", file=sys.stderr)
+        files.sort(key=lambda f: f["input"])
+        totals = {e: sum(f["counts"].get(e, 0) for f in files) for e in config.all_entities}
+        write_json(
+            join(outdir, STATS_FILE),
+            {
+                "rows": sum(f["rows"] for f in files),
+                "docs_changed": sum(f["docs_changed"] for f in files),
+                "counts": totals,
+                "seconds": round(time.perf_counter() - t0, 3),
+                "config": {
+                    "entities": list(config.entities),
+                    "threshold": config.score_threshold,
+                    "replacement": config.replacement,
+                    "replacement_per_entity": config.replacement_per_entity,
+                    "public_ips_only": config.public_ips_only,
+                    "recall_boosters": config.recall_boosters,
+                    "ner_model": config.ner_model,
+                    "ner_entities": list(config.ner_entities) if config.ner_model else [],
+                },
+                "files": [{k: v for k, v in f.items() if k != "samples"} for f in files],
+                "failed": failed,
+                "samples": AuditSampler.merge([f["samples"] for f in files], config.audit_samples),
             },
-            "files": [{k: v for k, v in f.items() if k != "samples"} for f in files],
-            "failed": failed,
-            "samples": AuditSampler.merge([f["samples"] for f in files], config.audit_samples),
-        },
-    )
+        )
     return 1 if failed else 0
 
 
