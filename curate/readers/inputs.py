@@ -129,7 +129,7 @@ def expand_inputs(
             matches = sorted(fs.glob(p))
             if not matches:
                 raise InputError(f"input {item!r} matches no file")
-        elif fs.isdir(p):
+        elif not _is_http(fs) and fs.isdir(p):  # over HTTP, isdir GETs the whole file to look for links
             matches = sorted(f for f in fs.find(p) if not posixpath.basename(f).startswith((".", "_")))
             if not matches:
                 raise InputError(f"input folder {item!r} is empty")
@@ -159,6 +159,11 @@ def _still_written(path: str, fs: fsspec.AbstractFileSystem, listed: str, config
         if age < config.settle_seconds:
             return "modified_recently"
     return ""
+
+
+def _is_http(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("http", "https")
 
 
 def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
