@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,12 +32,18 @@ def test_growing_input_list_processes_only_new_shards(warc_dir: Path, tmp_path: 
     incoming.mkdir()
     shutil.copy(warc_dir / "wget-2024-sample-0000.warc.gz", incoming)
     out = tmp_path / "out"
-    first = run_pipeline(fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False)
+    first = run_pipeline(
+        fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False
+    )
     assert first.processed == 1
     shutil.copy(warc_dir / "wget-2024-sample-0001.warc.gz", incoming)
-    second = run_pipeline(fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False)
+    second = run_pipeline(
+        fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False
+    )
     assert (second.processed, second.skipped) == (1, 1)
-    third = run_pipeline(fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False)
+    third = run_pipeline(
+        fast_pipeline(), [str(incoming / "*.warc.gz")], str(out), LocalExecutor(1), progress=False
+    )
     assert (third.processed, third.skipped) == (0, 2)
     manifest = json.loads((out / "manifest.json").read_text())
     assert [r["processed"] for r in manifest["runs"]] == [1, 1, 0]
@@ -58,15 +68,21 @@ def test_live_lock_blocks_and_stale_lock_is_taken_over(tmp_path: Path) -> None:
     finally:
         holder.release()
     # a crashed run: its pid no longer exists on this host
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (tmp_path / "_lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "started": 0}))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (tmp_path / "_lock").write_text(
+        json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "started": 0})
+    )
     lock = RunLock(str(tmp_path))
     lock.acquire()
     assert json.loads((tmp_path / "_lock").read_text())["pid"] == os.getpid()
     lock.release()
     # a lock file whose pid is alive again on this host (reused after a container restart): no
     # flock is held on it, so it is no lock (the old pid check refused it forever)
-    (tmp_path / "_lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getppid(), "started": 0}))
+    (tmp_path / "_lock").write_text(
+        json.dumps({"host": socket.gethostname(), "pid": os.getppid(), "started": 0})
+    )
     lock = RunLock(str(tmp_path))
     lock.acquire()
     lock.release()
@@ -125,3 +141,30 @@ def test_cli_leaves_an_input_still_being_written_for_a_later_run(warc_dir: Path,
     assert second.returncode == 0 and "1 input(s) still being written" in second.stderr
     assert len(list((out / "data").glob("*.parquet"))) == 2
     assert json.loads((out / "stats.json").read_text())["inputs_deferred"] == {"partial_name": 1}
+
+
+@pytest.fixture
+def http_server(warc_dir: Path) -> Iterator[str]:
+    """The real WARCs over HTTP on the loopback (python's http.server): a URL input, for real."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(warc_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_cli_reads_a_url_input_and_a_404_is_a_bad_input(http_server: str, tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "curate.cli", "run", "-o", str(tmp_path / "out"), "--recipe", "fast",
+            "--skip", "minhash_dedup,pii,tokenize", "--no-progress"]  # fmt: skip
+    ok = subprocess.run(
+        [*base, f"{http_server}/wget-2024-sample-0000.warc.gz"], capture_output=True, text=True, timeout=300
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads((tmp_path / "out" / "stats.json").read_text())["docs_written"] > 5
+    missing = subprocess.run(
+        [*base, f"{http_server}/nope.warc.gz"], capture_output=True, text=True, timeout=300
+    )
+    assert missing.returncode == 2 and "does not exist" in missing.stderr, missing.stderr

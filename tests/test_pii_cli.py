@@ -46,7 +46,8 @@ def test_cli_scrubs_every_file_and_keeps_columns(inputs: list[Path], tmp_path: P
     code = pii.main([*map(str, inputs), "-o", str(outdir), "--workers", "2", "--batch-size", "5"])
     assert code == 0
     stats = json.loads((outdir / "pii_stats.json").read_text())
-    assert sorted(p.name for p in outdir.iterdir()) == ["part-0.parquet", "part-1.parquet", "pii_stats.json"]
+    # _lock: the output lock's file (its flock is released; it stays, as curate run's does)
+    assert sorted(p.name for p in outdir.iterdir()) == ["_lock", "part-0.parquet", "part-1.parquet", "pii_stats.json"]
     total_rows = 0
     for src in inputs:
         before = pq.read_table(src)

@@ -133,7 +133,7 @@ def expand_inputs(
             matches = sorted(f for f in fs.find(p) if not posixpath.basename(f).startswith((".", "_")))
             if not matches:
                 raise InputError(f"input folder {item!r} is empty")
-        elif fs.exists(p):
+        elif _exists(fs, p):
             matches = [p]
         else:
             raise InputError(f"input {item!r} does not exist")
@@ -159,6 +159,22 @@ def _still_written(path: str, fs: fsspec.AbstractFileSystem, listed: str, config
         if age < config.settle_seconds:
             return "modified_recently"
     return ""
+
+
+def _exists(fs: fsspec.AbstractFileSystem, path: str) -> bool:
+    """``fs.exists``, except that over HTTP a network failure raises (a rerun's to retry, exit 1)
+    instead of reading as "no such file" (a bad setting, exit 2): fsspec's HTTP ``exists`` says
+    False for both, ``info`` raises FileNotFoundError only for a 404."""
+    if not _is_http(fs):
+        return fs.exists(path)
+    try:
+        fs.info(path)
+    except FileNotFoundError as e:
+        status = getattr(e.__cause__, "status", None)  # aiohttp's ClientResponseError: the server answered
+        if e.__cause__ is None or status is not None:
+            return False
+        raise e.__cause__ from None  # no answer at all (DNS, refused, reset): a network failure
+    return True
 
 
 def _is_http(fs: fsspec.AbstractFileSystem) -> bool:
