@@ -9,6 +9,7 @@ WCXB subset (every ~4th page) plus every HTML response in ../shared/data/warc/; 
 
 from __future__ import annotations
 
+import copy
 import sys
 import threading
 from pathlib import Path
@@ -221,3 +222,56 @@ def test_extract_text_identical_to_stock_all_pages(
     pages = bench.wcxb_pages(wcxb_pages) + bench.warc_pages(warc_dir)
     assert len(pages) >= 1476 + 100
     _differential(bench, pages)
+
+
+def test_c_lookup_parse_gives_the_same_tree_and_classes(
+    bench: ModuleType, wcxb_pages: Path, warc_dir: Path
+) -> None:
+    import trafilatura
+    import trafilatura.utils as utils
+
+    from curate.text.trafilatura_fast import parse
+
+    if trafilatura.__version__ == "1.11.0":
+        assert parse.applicable()
+    pages = bench.wcxb_pages(wcxb_pages, step=25) + bench.warc_pages(warc_dir)
+    for page in pages:
+        stock, ours = utils.load_html(page.html), parse.load_html(page.html)
+        if stock is None:
+            assert ours is None, page.id
+            continue
+        assert etree.tostring(ours) == etree.tostring(stock), page.id
+        for a, b in ((ours, stock), (copy.deepcopy(ours), copy.deepcopy(stock)), (copy.copy(ours), stock)):
+            assert [type(e) for e in a.iter()] == [type(e) for e in b.iter()], page.id
+    form = parse.load_html("<html><body><form><input name=q><select></select><textarea></textarea></form>")
+    assert [type(e).__name__ for e in form.iter("form", "input", "select", "textarea")] == [
+        "FormElement",
+        "InputElement",
+        "SelectElement",
+        "TextareaElement",
+    ]
+
+
+def test_readability_regex_memo_answers_as_the_pattern(bench: ModuleType, wcxb_pages: Path) -> None:
+    import trafilatura.readability_lxml as readability
+
+    from curate.text.trafilatura_fast.regex_memo import MEMOISED, MemoSearch
+
+    on = {"active": False}
+    subjects = []
+    for page in bench.wcxb_pages(wcxb_pages, step=100):
+        tree = html.fromstring(page.html)
+        subjects += [" ".join(filter(None, (e.get("class"), e.get("id")))) for e in tree.iter(etree.Element)]
+    assert len(set(subjects)) > 500
+    for name in MEMOISED:
+        pattern = readability.REGEXES[name]
+        memo = MemoSearch(pattern, lambda: on["active"])
+        for active in (False, True, True):  # outside (no memo), then filling, then answering from it
+            on["active"] = active
+            for subject in subjects:
+                got, expected = memo.search(subject), pattern.search(subject)
+                assert (got and got.span(), got and got.group()) == (
+                    expected and expected.span(),
+                    expected and expected.group(),
+                )
+            assert bool(memo.memo) == active

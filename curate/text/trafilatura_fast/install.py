@@ -19,6 +19,7 @@ import contextvars
 import importlib
 import importlib.util
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from curate.text.trafilatura_fast import parse
+from curate.text.trafilatura_fast import parse, regex_memo
 from curate.text.trafilatura_fast.probe import agrees
 from curate.text.trafilatura_fast.xpath_compile import Compiled, compile_xpath
 from curate.text.trafilatura_fast.xpath_parse import Unsupported
@@ -120,15 +121,15 @@ class FastFunction:
 
 @dataclass
 class _Slot:
-    """One place trafilatura holds what we replace: ``owner[key]`` (a list) or ``owner.key`` (a module)."""
+    """One place trafilatura holds what we replace: ``owner[key]`` (list, dict) or ``owner.key`` (module)."""
 
-    owner: list | ModuleType
+    owner: list | dict | ModuleType
     key: int | str
     original: object
-    fast: FastXPath | FastFunction
+    fast: FastXPath | FastFunction | regex_memo.MemoSearch
 
     def put(self, value: object) -> None:
-        if isinstance(self.owner, list):
+        if isinstance(self.owner, list | dict):
             self.owner[self.key] = value  # type: ignore[index]
         else:
             setattr(self.owner, self.key, value)  # type: ignore[arg-type]
@@ -147,8 +148,14 @@ class Plan:
 
     @property
     def functions(self) -> list[str]:
-        """The trafilatura functions replaced inside the call (``module.name``)."""
-        return [f"{s.owner.__name__}.{s.key}" for s in self.slots if isinstance(s.fast, FastFunction)]
+        """The trafilatura functions and regexes replaced inside the call."""
+        return [
+            f"{s.owner.__name__}.{s.key}"
+            if isinstance(s.owner, ModuleType)
+            else f"readability REGEXES[{s.key!r}]"
+            for s in self.slots
+            if not isinstance(s.fast, FastXPath)
+        ]
 
 
 def _xpath_slots(modules: list[ModuleType]) -> Iterator[tuple[list | ModuleType, int | str, etree.XPath]]:
@@ -193,7 +200,18 @@ def build_plan() -> Plan:
         slots.append(_Slot(core, "load_html", core.load_html, FastFunction(core.load_html, parse.load_html)))
     else:
         fallbacks["trafilatura.core.load_html"] = "not trafilatura 1.11.0's load_html: parsed by trafilatura"
+    readability = importlib.import_module("trafilatura.readability_lxml")
+    for name in regex_memo.MEMOISED:
+        pattern = readability.REGEXES.get(name)
+        if isinstance(pattern, re.Pattern):
+            slots.append(
+                _Slot(readability.REGEXES, name, pattern, regex_memo.MemoSearch(pattern, _fast_active))
+            )
     return Plan(slots, fallbacks)
+
+
+def _fast_active() -> bool:
+    return _ACTIVE.get() == FAST
 
 
 _LOCK = threading.Lock()
