@@ -294,3 +294,19 @@ def test_https_input_through_fsspec(warc_dir: Path) -> None:
         assert [d.id for d in docs] == [d.id for d in local]
     finally:
         server.shutdown()
+
+
+def test_a_record_bigger_than_the_member_buffer_is_read_as_a_stream(warc_dir: Path, tmp_path: Path) -> None:
+    """ClueWeb09's file is one gzip stream: past ``max_member_bytes`` it is streamed, with the same records."""
+    path = warc_dir / "clueweb09-sample.warc.gz"
+    small = WarcReaderConfig(max_member_bytes=100_000)
+    whole, _ = read(path)
+    streamed, stats = read(path, small)
+    assert [d.id for d in streamed] == [d.id for d in whole] and len(whole) == 100
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(path.read_bytes()[:200_000])
+    with pytest.raises(TruncatedArchiveError):
+        read(cut, small)
+    docs, stats = read(cut, WarcReaderConfig(max_member_bytes=100_000, on_truncated="keep"))
+    assert 0 < len(docs) < 100 and stats.counters["file_truncated"] == 1
+    assert stats.docs_in == len(docs) + sum(stats.dropped.values())
