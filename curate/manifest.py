@@ -16,8 +16,11 @@ from curate.storage import exists, read_json, write_json
 
 
 def fingerprint(pipeline: Pipeline) -> list[list[str]]:
-    """Block names with their configuration, comparable across processes and runs."""
-    return [[b.name, repr(getattr(b, "config", None))] for b in pipeline.blocks]
+    """Block names with their configuration, comparable across processes and runs (the WARC
+    reader's settings too, when a recipe sets them)."""
+    blocks = [[b.name, repr(getattr(b, "config", None))] for b in pipeline.blocks]
+    warc = getattr(pipeline, "warc_reader", None)
+    return ([["warc_reader", repr(warc)]] if warc is not None else []) + blocks
 
 
 def manifest_path(outdir: str) -> str:

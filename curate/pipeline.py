@@ -19,7 +19,7 @@ from curate.context import ShardContext
 from curate.document import Document
 from curate.readers.inputs import Shard
 from curate.readers.parquet import ParquetReader
-from curate.readers.warc import WarcReader
+from curate.readers.warc import WarcReader, WarcReaderConfig
 from curate.stats import BlockStats
 from curate.storage import exists, join, read_json
 from curate.writers.parquet import ParquetShardWriter, ParquetWriterConfig
@@ -44,13 +44,15 @@ class Pipeline:
         reader: Any | None = None,
         writer: ParquetWriterConfig | None = None,
         skip: Iterable[str] = (),
+        warc_reader: WarcReaderConfig | None = None,
     ) -> None:
         skip = set(skip)
         self.blocks = [b for b in (as_block(b) for b in blocks) if b.name not in skip]
         names = [b.name for b in self.blocks]
         if len(set(names)) != len(names):
             raise ValueError(f"block names must be unique in a pipeline: {names}")
-        self.reader = reader
+        self.reader = reader  # a custom reader for every input; None: WARC or Parquet by file name
+        self.warc_reader = warc_reader  # settings of the WARC reader (None: WarcReaderConfig())
         self.writer = writer or ParquetWriterConfig()
         self._passes: list[Pass] | None = None
         self.pack: Any = None  # a curate.writers.packed.PackConfig: also write packed training rows
@@ -163,7 +165,7 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
     ctx = ShardContext(shard_id=shard.id, input_path=shard.path, outdir=outdir)
     stats: list[BlockStats] = []
     if pass_index == 0:
-        reader = pipeline.reader or _reader_for(shard.path)
+        reader = pipeline.reader or _reader_for(shard.path, getattr(pipeline, "warc_reader", None))
         source = Shard(shard.path)
     else:
         reader = ParquetReader()
@@ -207,8 +209,8 @@ def _committed_data(layout: Layout, index: int, shard_id: str) -> str:
     return marker.get("files", {}).get("data") or layout.pass_data(index, shard_id)
 
 
-def _reader_for(path: str) -> Any:
-    return ParquetReader() if path.endswith(".parquet") else WarcReader()
+def _reader_for(path: str, warc: WarcReaderConfig | None = None) -> Any:
+    return ParquetReader() if path.endswith(".parquet") else WarcReader(warc)
 
 
 def _metered_reader(reader: Any, shard: Shard, stats: BlockStats) -> Iterator[Document]:

@@ -25,6 +25,7 @@ class Recipe:
     description: str = ""
     blocks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     python_path: str | None = None
+    reader: dict[str, Any] = field(default_factory=dict)  # WarcReaderConfig parameters
 
     @property
     def block_names(self) -> list[str]:
@@ -47,13 +48,31 @@ class Recipe:
                 continue
             merged = {**params, **{k: v for k, v in overrides.get(name, {}).items() if v is not None}}
             blocks.append(build_block(name, merged))
-        return Pipeline(blocks)
+        return Pipeline(blocks, warc_reader=warc_reader_config(self.reader) if self.reader else None)
 
     def validate(self) -> None:
+        if self.reader:
+            warc_reader_config(self.reader)
         for name, params in self.blocks:
             if name not in REGISTRY:
                 raise ConfigError(f"recipe {self.name!r}: unknown block {name!r}; allowed: {', '.join(REGISTRY)}")
             make_config(name, params)
+
+
+def warc_reader_config(params: dict[str, Any]) -> Any:
+    """The recipe's ``reader:`` mapping as a WarcReaderConfig; unknown keys and bad values are ConfigError."""
+    import dataclasses
+
+    from curate.readers.warc import WarcReaderConfig
+
+    allowed = {f.name for f in dataclasses.fields(WarcReaderConfig)}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ConfigError(f"reader: unknown key(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
+    try:
+        return WarcReaderConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"reader: {e}") from None
 
 
 def builtin_recipes() -> dict[str, str]:
@@ -91,9 +110,12 @@ def _yaml_problem(e: yaml.YAMLError) -> str:
 def parse_recipe(raw: Any, default_name: str = "recipe") -> Recipe:
     if not isinstance(raw, dict) or "blocks" not in raw:
         raise ConfigError("a recipe is a mapping with a 'blocks' list")
-    extra = set(raw) - {"name", "description", "blocks"}
+    extra = set(raw) - {"name", "description", "blocks", "reader"}
     if extra:
-        raise ConfigError(f"recipe: unknown key(s) {sorted(extra)}; allowed: name, description, blocks")
+        raise ConfigError(f"recipe: unknown key(s) {sorted(extra)}; allowed: name, description, reader, blocks")
+    reader = raw.get("reader") or {}
+    if not isinstance(reader, dict):
+        raise ConfigError(f"recipe: 'reader' is a mapping of WARC reader settings, got {reader!r}")
     if not isinstance(raw["blocks"], list):
         raise ConfigError(f"recipe 'blocks' must be a list of block names or {{name: {{params}}}}, got {raw['blocks']!r}")
     blocks: list[tuple[str, dict[str, Any]]] = []
@@ -107,7 +129,9 @@ def parse_recipe(raw: Any, default_name: str = "recipe") -> Recipe:
             blocks.append((name, params or {}))
         else:
             raise ConfigError(f"recipe block entries are a name or {{name: {{params}}}}, got {item!r}")
-    recipe = Recipe(name=raw.get("name", default_name), description=raw.get("description", ""), blocks=blocks)
+    recipe = Recipe(
+        name=raw.get("name", default_name), description=raw.get("description", ""), blocks=blocks, reader=reader
+    )
     recipe.validate()
     return recipe
 
@@ -122,5 +146,11 @@ def _python_recipe(path: str, overrides: dict[str, dict[str, Any]], skip: list[s
         raise ConfigError(f"--recipe {path!r}: a Python recipe defines pipeline(overrides) -> curate.Pipeline")
     pipeline = module.pipeline(overrides)
     if skip:
-        pipeline = Pipeline(pipeline.blocks, reader=pipeline.reader, writer=pipeline.writer, skip=skip)
+        pipeline = Pipeline(
+            pipeline.blocks,
+            reader=pipeline.reader,
+            writer=pipeline.writer,
+            skip=skip,
+            warc_reader=getattr(pipeline, "warc_reader", None),
+        )
     return pipeline

@@ -48,6 +48,9 @@ REGISTRY: dict[str, BlockSpec] = {
     "fineweb_quality": BlockSpec(
         "curate.filters.fineweb_quality:FineWebQuality", "curate.filters.fineweb_quality:FineWebQualityConfig"
     ),
+    "pii_formatter": BlockSpec(
+        "curate.filters.pii_formatter:PIIFormatter", "curate.filters.pii_formatter:PIIFormatterConfig"
+    ),
     "pii": BlockSpec("curate.filters.pii:PIIBlock", "curate.filters.pii:PIIConfig"),
     "tokenize": BlockSpec("curate.filters.tokenize:Tokenize", "curate.filters.tokenize:TokenizeConfig"),
 }

@@ -131,7 +131,7 @@ def test_cli_leaves_an_input_still_being_written_for_a_later_run(warc_dir: Path,
     (incoming / "next.warc.gz.part").write_bytes(b"")  # a download in progress
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "curate.cli", "run", str(incoming), "-o", str(out), "--recipe", "fast",
-           "--skip", "minhash_dedup,pii,tokenize", "--no-progress", "--settle-seconds", "600"]  # fmt: skip
+           "--skip", "minhash_dedup,pii_formatter,tokenize", "--no-progress", "--settle-seconds", "600"]  # fmt: skip
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "2 input(s) still being written were left for a later run" in first.stderr
@@ -158,7 +158,7 @@ def http_server(warc_dir: Path) -> Iterator[str]:
 
 def test_cli_reads_a_url_input_and_a_404_is_a_bad_input(http_server: str, tmp_path: Path) -> None:
     base = [sys.executable, "-m", "curate.cli", "run", "-o", str(tmp_path / "out"), "--recipe", "fast",
-            "--skip", "minhash_dedup,pii,tokenize", "--no-progress"]  # fmt: skip
+            "--skip", "minhash_dedup,pii_formatter,tokenize", "--no-progress"]  # fmt: skip
     ok = subprocess.run(
         [*base, f"{http_server}/wget-2024-sample-0000.warc.gz"], capture_output=True, text=True, timeout=300
     )

@@ -11,14 +11,37 @@ import pytest
 from curate import ConfigError, builtin_recipes, load_recipe
 
 
-def test_builtin_recipes_follow_finewebs_order() -> None:
-    assert {"fineweb", "fast"} <= set(builtin_recipes())
-    names = load_recipe("fineweb").block_names
-    order = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "minhash_dedup", "c4_quality",
-             "fineweb_quality", "pii", "tokenize"]  # fmt: skip
-    assert [n for n in names if n in order] == order
-    assert names[0] == "url_filter" and load_recipe("fast").block_names[0] == "url_filter"  # before any parsing
-    assert dict(load_recipe("fast").blocks)["extract"] == {"extractor": "resiliparse"}
+def test_fineweb_is_datatroves_fineweb_literally(gpt2_tokenizer: Path) -> None:
+    """examples/fineweb.py's order and settings; our improvements live in fineweb-plus only."""
+    assert {"fineweb", "fineweb-plus", "fast"} <= set(builtin_recipes())
+    fineweb = load_recipe("fineweb")
+    assert fineweb.block_names == ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality",
+                                   "c4_quality", "fineweb_quality", "minhash_dedup", "pii_formatter", "tokenize"]  # fmt: skip
+    local = {"tokenize": {"tokenizer": str(gpt2_tokenizer)}}  # offline: the recipe's "gpt2" is a hub name
+    p = fineweb.build(local)
+    blocks = {b.name: b for b in p.blocks}
+    assert p.warc_reader.only_status_200 is False  # datatrove's WarcReader has no status filter
+    url = blocks["url_filter"].config
+    assert (url.lowercase_url_words, url.match_url_without_scheme) == (False, False)
+    ex = blocks["extract"].config
+    assert (ex.extractor, ex.favour_precision, ex.include_comments, ex.deduplicate) == ("trafilatura", True, False, True)
+    assert blocks["c4_quality"].config.filter_no_terminal_punct is False
+    mh = blocks["minhash_dedup"].config
+    assert (mh.bands, mh.rows, mh.n_grams, mh.verify_threshold) == (14, 8, 5, None)
+    plus = load_recipe("fineweb-plus")
+    assert [n for n in plus.block_names if n != "pii"] == [n for n in fineweb.block_names if n != "pii_formatter"]
+    assert plus.build(local).warc_reader.only_status_200 is True
+    fast = load_recipe("fast")
+    assert dict(fast.blocks)["extract"] == {"extractor": "resiliparse"}
+    assert [n for n, _ in fast.blocks] == fineweb.block_names
+    assert {k: v for k, v in fast.blocks if k != "extract"} == {k: v for k, v in fineweb.blocks if k != "extract"}
+
+
+def test_recipe_reader_settings_are_checked_up_front(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("reader: {only_status_2OO: false}\nblocks: [extract]\n")
+    with pytest.raises(ConfigError, match="reader: unknown key"):
+        load_recipe(str(path))
 
 
 @pytest.mark.parametrize(
