@@ -765,10 +765,13 @@ def test_grown_input_list_with_keep_longest_never_displaces_a_written_document(
 
 def _index_ids(index: Path) -> set[str]:
     """Ids of the documents whose band keys the index holds (every run of its manifest)."""
+    from curate.dedup.index import ids_path, part_path
+
     out: set[str] = set()
     for run in json.loads((index / "manifest.json").read_text())["runs"]:
-        ids = pq.read_table(index / "ids" / f"{run['name']}.parquet").column("id").to_pylist()
-        for part in index.glob(f"p*/{run['name']}.parquet"):
+        ids = pq.read_table(ids_path(str(index), run["name"], run["attempt"])).column("id").to_pylist()
+        for p, attempt in enumerate(run["parts"]):
+            part = part_path(str(index), p, run["name"], attempt)
             out |= {ids[d] for d in pq.read_table(part, columns=["doc"]).column("doc").to_pylist()}
     return out
 

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.dedup.evaluate import edit_words
+from curate.dedup.index import ids_path, part_path
 
 SHARDS = 6
 # where each stage's first committed marker appears (relative to the output folder)
@@ -100,8 +101,9 @@ def _result(out: Path, index: Path) -> dict:
         outputs[p.name] = list(zip(t.column("id").to_pylist(), t.column("text").to_pylist(), strict=True))
     removed = pq.read_table(out / "removed.parquet").select(["id", "kept_id", "input", "position"])
     (run,) = json.loads((index / "manifest.json").read_text())["runs"]
-    ids = pq.read_table(index / "ids" / f"{run['name']}.parquet").column("id").to_pylist()
-    keys = pa.concat_tables([pq.read_table(f) for f in sorted(index.glob(f"p*/{run['name']}.parquet"))])
+    ids = pq.read_table(ids_path(str(index), run["name"], run["attempt"])).column("id").to_pylist()
+    parts = [part_path(str(index), p, run["name"], a) for p, a in enumerate(run["parts"])]
+    keys = pa.concat_tables([pq.read_table(f) for f in parts])
     indexed = sorted(zip(keys.column("key").to_pylist(), (ids[d] for d in keys.column("doc").to_pylist()), strict=True))
     return {
         "outputs": outputs,
@@ -130,3 +132,63 @@ def test_kill_9_then_rerun_equals_an_undisturbed_run(
     assert killed, f"the run finished before the first {stage} marker was seen"
     _run(cmd)
     assert _result(out, index) == undisturbed
+
+
+# --- zombie attempts: a task that finishes after its retry committed ---------------------------
+
+
+def _committed_state(out: Path, index: Path, paths: list[Path] | None = None) -> dict[str, bytes]:
+    """Every committed file (markers, the files they name, outputs, the index) by content, plus what
+    readers get through them; not the last run's timings (``dedup_stats.json``). ``paths``: the
+    files of an earlier snapshot (files a later attempt added are nobody's)."""
+    if paths is None:
+        paths = [p for root in (out, index) for p in root.rglob("*") if p.is_file()]
+        paths = [p for p in paths if p.name not in ("dedup_stats.json", "_lock") and ".tmp-" not in p.name]
+    state = {str(p): p.read_bytes() for p in paths}
+    state["result"] = json.dumps(_result(out, index), sort_keys=True, default=str).encode()
+    return state
+
+
+@pytest.mark.parametrize("stage", ["bands", "pairs", "cluster", "index"])
+def test_a_zombie_attempt_never_changes_what_readers_see(
+    inputs: Path, tmp_path: Path, stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run a stage task again for a committed key, as an attempt that started before the commit
+    (it saw no marker) and writes other content: the committed marker, the files it names and
+    what a rerun produces stay exactly the first attempt's."""
+    from curate.commands import dedup as dedup_cli
+    from curate.dedup import bands, cluster, pairs
+    from curate.dedup import index as index_module
+    from curate.dedup.config import MinHashConfig
+    from curate.dedup.plan import make_plan
+    from curate.dedup.step import attempts, run_stage
+    from curate.executors.base import SerialExecutor
+
+    out, index = tmp_path / "out", tmp_path / "index"
+    argv = _command(inputs, out, index)[3:]
+    argv[argv.index("--workers") + 1] = "1"
+    assert dedup_cli.main(argv) == 0
+    before = _committed_state(out, index)
+
+    step_root = str(out / "_work" / "minhash_dedup")
+    shard_ids = [r[0] for r in json.loads((out / "_work" / "minhash_dedup" / "inputs.json").read_text())["inputs"]]
+    config = MinHashConfig(partitions=4, index_dir=str(index))
+    plan = make_plan(step_root, shard_ids, config, str(index))
+    band_values = run_stage(SerialExecutor(), "bands", bands.band_shard_task, [(f"b{i}", (plan, i)) for i in range(len(shard_ids))])
+    band_files = attempts(band_values)
+    module, task, args, own = {
+        "bands": (bands, bands.band_shard_task, (plan, 0), plan.layout.bands_marker(0)),
+        "pairs": (pairs, pairs.pairs_task, (plan, 1, band_files), plan.layout.edges_marker(1)),
+        "cluster": (cluster, cluster.cluster_task, (plan,), plan.layout.cluster_marker),
+        "index": (index_module, index_module.index_part_task, (plan, 2, band_files), plan.layout.index_part_marker(2)),
+    }[stage]
+    real_marker, real_write = module.marker, module.write_parquet
+    monkeypatch.setattr(module, "marker", lambda path: None if path == own else real_marker(path))
+    monkeypatch.setattr(module, "write_parquet", lambda path, table: real_write(path, table.slice(0, table.num_rows // 2)))
+    value = task(*args)
+    monkeypatch.undo()
+    assert value == json.loads(Path(own).read_text()), "the zombie must get the committed marker back"
+    paths = [Path(p) for p in before if p != "result"]
+    assert _committed_state(out, index, paths) == before
+    assert dedup_cli.main(argv) == 0
+    assert _committed_state(out, index, paths) == before

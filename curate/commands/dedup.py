@@ -14,6 +14,7 @@ links every pair that shares a band).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import posixpath
 import sys
 from typing import Any
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 
 from curate.dedup.config import MinHashConfig
 from curate.dedup.fingerprint import input_identity
-from curate.dedup.layout import StepLayout, commit, marker, read_parquet, write_parquet
+from curate.dedup.layout import StepLayout, marker, new_attempt, read_parquet, replace_marker, write_parquet
 from curate.dedup.remove import removal_list_path
 from curate.dedup.signatures import SignatureWriter
 from curate.dedup.step import StageFailed, run_global_stages, run_stage
@@ -185,7 +186,10 @@ def signature_task(
     ):
         return {**done, "skipped": True}
     fs, p = filesystem(path)
-    writer = SignatureWriter(step.sig(shard_id), config, shingles_path=step.shingles(shard_id))
+    attempt = new_attempt()  # a recomputed input gets new files: a plan reading the old ones keeps them
+    writer = SignatureWriter(
+        step.payloads(shard_id, "sig", attempt), config, shingles_path=step.payloads(shard_id, "shingles", attempt)
+    )
     try:
         with fs.open(p, "rb") as f:
             pf = pq.ParquetFile(f)
@@ -199,7 +203,13 @@ def signature_task(
     except BaseException:
         writer.abort()
         raise
-    return commit(step.sig_marker(shard_id), {**writer.close(), "source": source})
+    info = replace_marker(step.sig_marker(shard_id), {**writer.close(), "source": source, "attempt": attempt})
+    if done is not None and done.get("attempt") != attempt:  # under OUTDIR/_lock: nobody reads them now
+        for column in ("sig", "shingles"):
+            fs, old = filesystem(step.payloads(shard_id, column, done.get("attempt")))
+            with contextlib.suppress(FileNotFoundError):
+                fs.rm(old)
+    return info
 
 
 def write_task(path: str, removals: str, out_path: str, done_path: str, plan_id: str, id_col: str = "id") -> dict:
@@ -239,7 +249,7 @@ def write_task(path: str, removals: str, out_path: str, done_path: str, plan_id:
                 rows_out += int(keep.sum())
                 w.write_table(pa.Table.from_batches([batch.filter(pa.array(keep))]))
     info = {"plan": plan_id, "rows_in": rows_in, "rows_out": rows_out, "output": out_path, "source": source}
-    return commit(done_path, info)
+    return replace_marker(done_path, info)
 
 
 def _output_names(paths: list[str]) -> list[str]:

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from curate.dedup.layout import commit, marker, maybe_fail, write_parquet
+from curate.dedup.layout import (
+    attempt_path,
+    commit,
+    marker,
+    maybe_fail,
+    new_attempt,
+    read_parquet,
+    write_parquet,
+)
 from curate.dedup.plan import Plan
 from curate.dedup.signatures import iter_signature_batches, signature_matrix
 
@@ -76,7 +84,7 @@ def shard_band_records(plan: Plan, shard: int, batch_rows: int = 16384) -> tuple
     cfg = plan.config
     keys, docs = [], []
     at = 0
-    for batch in iter_signature_batches(plan.step.sig(plan.shard_ids[shard]), batch_rows):
+    for batch in iter_signature_batches(plan.sig_file(shard), batch_rows):
         sig = signature_matrix(batch.column("sig"))
         positions = np.flatnonzero(~batch.column("short").to_numpy(zero_copy_only=False))
         keys.append(
@@ -102,8 +110,21 @@ def band_shard_task(plan: Plan, shard: int, fault: str | None = None) -> dict[st
     order = np.argsort(parts.astype(np.uint16) if plan.bits <= 16 else parts, kind="stable")
     bounds = np.searchsorted(parts[order], np.arange(plan.partitions + 1))
     keys, docs = keys[order], docs[order]
+    attempt = new_attempt()
     for p in range(plan.partitions):
         sl = slice(bounds[p], bounds[p + 1])
-        write_parquet(plan.layout.bands(p, shard), band_table(keys[sl], docs[sl]))
+        write_parquet(attempt_path(plan.layout.bands(p, shard), attempt), band_table(keys[sl], docs[sl]))
     maybe_fail(fault, "bands", shard)
-    return commit(plan.layout.bands_marker(shard), {"records": int(keys.size)})
+    return commit(plan.layout.bands_marker(shard), {"records": int(keys.size)}, attempt)
+
+
+def read_band_partition(plan: Plan, part: int, attempts: tuple[str | None, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys, docs)`` of every shard's committed band file of ``part``, shards in order (docs ascend)."""
+    keys, docs = [], []
+    for shard in range(len(plan.shard_ids)):
+        t = read_parquet(attempt_path(plan.layout.bands(part, shard), attempts[shard]))
+        keys.append(t.column("key").to_numpy())
+        docs.append(t.column("doc").to_numpy())
+    if not keys:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    return np.concatenate(keys), np.concatenate(docs)

@@ -29,7 +29,15 @@ import pyarrow as pa
 
 from curate.dedup.components import connected_components, node_dtype
 from curate.dedup.index import index_ids
-from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
+from curate.dedup.layout import (
+    attempt_path,
+    commit,
+    marker,
+    maybe_fail,
+    new_attempt,
+    read_parquet,
+    write_parquet,
+)
 from curate.dedup.plan import Plan
 from curate.storage import exists, iter_json
 
@@ -70,7 +78,10 @@ def edge_files(plan: Plan) -> list[tuple[str, int]]:
     else:
         keys = range(plan.partitions)
         paths, markers = [plan.layout.edges(p) for p in keys], [plan.layout.edges_marker(p) for p in keys]
-    return [(path, int(m["edges"])) for path, m in zip(paths, iter_json(markers), strict=True)]
+    return [
+        (attempt_path(path, m.get("attempt")), int(m["edges"])) for path, m in zip(paths, iter_json(markers), strict=True)
+    ]
+
 
 
 def _edge_table(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +122,7 @@ def load_edges(plan: Plan, scratch: str) -> NodeEdges:
 
 def _shard_column(plan: Plan, shard: int, column: str) -> pa.Array:
     return (
-        read_parquet(plan.step.sig(plan.shard_ids[shard]), columns=[column]).column(column).combine_chunks()
+        read_parquet(plan.sig_file(shard), columns=[column]).column(column).combine_chunks()
     )
 
 
@@ -154,9 +165,12 @@ def settled_removals(plan: Plan) -> list[pa.Table]:
             f"with is unknown (plan {plan.plan_id} records no base)"
         )
     base = plan.step.plan(plan.base_plan)
+    base_cluster = marker(base.cluster_marker)
+    if base_cluster is None:
+        raise FileNotFoundError(f"minhash_dedup: the written shards' plan {plan.base_plan} has no cluster marker")
 
     def read(sid: str) -> pa.Table:
-        path = base.removals(sid)
+        path = base.removals_file(sid, base_cluster)
         if not exists(path):
             raise FileNotFoundError(f"minhash_dedup: written shard {sid!r} has no removal list in its plan ({path})")
         return read_parquet(path).cast(REMOVAL_SCHEMA)
@@ -269,6 +283,7 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     new = removed >= plan.n_final  # written shards are settled: their lists are copied below
     removed, cluster_g, keeper_g = removed[new], edges.to_global(comp_n)[new], edges.to_global(keeper_n)[new]
     maybe_fail(fault, "cluster")
+    attempt = new_attempt()
 
     unique_keepers, keeper_index = np.unique(keeper_g, return_inverse=True)
     from_index = unique_keepers < plan.n_index
@@ -282,8 +297,9 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     bounds = np.searchsorted(shard_of, np.arange(len(plan.shard_ids) + 1))
 
     def write_removals(shard: int) -> None:
+        out = attempt_path(plan.layout.removals(plan.shard_ids[shard]), attempt)
         if shard < plan.written:
-            write_parquet(plan.layout.removals(plan.shard_ids[shard]), settled_lists[shard])
+            write_parquet(out, settled_lists[shard])
             return
         sl = slice(bounds[shard], bounds[shard + 1])
         positions = removed[sl] - plan.shard_offsets[shard]
@@ -301,13 +317,13 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
             ],
             schema=REMOVAL_SCHEMA,
         )
-        write_parquet(plan.layout.removals(plan.shard_ids[shard]), table)
+        write_parquet(out, table)
 
     # one read and one write per shard, I/O-bound: 16 at a time (90,000 one after the other is hours on S3)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(write_removals, range(len(plan.shard_ids))))
     all_removed = np.union1d(settled, removed).astype(np.int64)
-    write_parquet(plan.layout.removed_docs, pa.table({"doc": pa.array(all_removed, pa.int64())}))
+    write_parquet(attempt_path(plan.layout.removed_docs, attempt), pa.table({"doc": pa.array(all_removed, pa.int64())}))
     batch_members = members >= k
     return commit(
         plan.layout.cluster_marker,
@@ -320,4 +336,5 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
             "union_find_rounds": rounds,
             "nodes": int(edges.n_nodes),
         },
+        attempt,
     )

@@ -6,6 +6,8 @@ Layout of ``index_dir``::
     manifest.json                  config fingerprint + runs in commit order (name, docs, bits)
     p<part>/<run>.parquet          (key, doc) band keys of the run's kept documents, doc = run-local number
     ids/<run>.parquet              document ids of the run, row = run-local number
+    (each file is named ``<run>.<attempt>.parquet``: the manifest entry names the attempt of
+    each partition file (``parts``) and of the others (``attempt``), readers open only those)
     sigs/<run>.parquet             signatures of the run, row = run-local number (only written by
                                    runs with ``verify_method="estimate"``: later such runs read them)
     shingles/<run>.parquet         shingle sets of the run, row = run-local number (only written by
@@ -26,39 +28,53 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.bands import band_table, partition_of
+from curate.dedup.bands import band_table, partition_of, read_band_partition
 from curate.dedup.config import MinHashConfig
-from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
+from curate.dedup.layout import (
+    attempt_path,
+    commit,
+    marker,
+    maybe_fail,
+    new_attempt,
+    read_parquet,
+    write_parquet,
+)
 from curate.dedup.plan import IndexRun, Plan
-from curate.storage import atomic_open, exists, filesystem, join, read_json, write_json
+from curate.storage import atomic_open, exists, filesystem, iter_json, join, read_json, write_json
 
 
 def manifest_path(index_dir: str) -> str:
     return join(index_dir, "manifest.json")
 
 
-def part_path(index_dir: str, part: int, run_name: str) -> str:
-    return join(index_dir, f"p{part:05d}", f"{run_name}.parquet")
+def part_path(index_dir: str, part: int, run_name: str, attempt: str | None = None) -> str:
+    return attempt_path(join(index_dir, f"p{part:05d}", f"{run_name}.parquet"), attempt)
 
 
-def ids_path(index_dir: str, run_name: str) -> str:
-    return join(index_dir, "ids", f"{run_name}.parquet")
+def ids_path(index_dir: str, run_name: str, attempt: str | None = None) -> str:
+    return attempt_path(join(index_dir, "ids", f"{run_name}.parquet"), attempt)
 
 
-def index_payload_path(index_dir: str, run_name: str, column: str) -> str:
+def index_payload_path(index_dir: str, run_name: str, column: str, attempt: str | None = None) -> str:
     """Where a run keeps what verification compares: ``sig`` (signatures) or ``shingles`` (sets)."""
     folder = {"sig": "sigs", "shingles": "shingles"}[column]
-    return join(index_dir, folder, f"{run_name}.parquet")
+    return attempt_path(join(index_dir, folder, f"{run_name}.parquet"), attempt)
 
 
-def _write_index_payloads(plan: Plan, column: str) -> None:
+def run_part_path(index_dir: str, run: IndexRun, part: int) -> str:
+    """The committed partition file ``part`` of an index run (the attempt its manifest entry names)."""
+    return part_path(index_dir, part, run.name, run.parts[part] if run.parts else None)
+
+
+def _write_index_payloads(plan: Plan, column: str, attempt: str) -> None:
     """Copy the batch's verification payloads (``sig`` or ``shingles``), shard after shard, a row group at a time."""
     assert plan.index_dir is not None
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(atomic_open(index_payload_path(plan.index_dir, plan.run_name, column), "wb"))
+        path = index_payload_path(plan.index_dir, plan.run_name, column, attempt)
+        out = stack.enter_context(atomic_open(path, "wb"))
         w: pq.ParquetWriter | None = None
-        for sid in plan.shard_ids:
-            fs, p = filesystem(plan.step.payloads(sid, column))
+        for shard in range(len(plan.shard_ids)):
+            fs, p = filesystem(plan.payload_file(shard, column))
             with fs.open(p, "rb") as f:
                 pf = pq.ParquetFile(f)
                 if w is None:
@@ -99,7 +115,8 @@ def index_snapshot(
     for r in manifest["runs"]:
         if is_own_run(r["name"], workdir_run):
             continue
-        runs.append(IndexRun(r["name"], offset, int(r["n_docs"]), int(r["bits"])))
+        parts = tuple(r.get("parts") or ())
+        runs.append(IndexRun(r["name"], offset, int(r["n_docs"]), int(r["bits"]), parts, r.get("attempt")))
         offset += int(r["n_docs"])
     return tuple(runs), offset
 
@@ -115,7 +132,7 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
             shift = run.bits - plan.bits
             files, exact = list(range(part << shift, (part + 1) << shift)), True
         for f in files:
-            path = part_path(plan.index_dir, f, run.name)
+            path = run_part_path(plan.index_dir, run, f)
             if not exists(path):  # every committed run wrote all its partitions, empty ones too
                 raise FileNotFoundError(
                     f"index {plan.index_dir}: run {run.name!r} is committed in the manifest but its "
@@ -135,24 +152,25 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(keys), np.concatenate(docs)
 
 
-def index_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
+def index_part_task(
+    plan: Plan, part: int, band_attempts: tuple[str | None, ...], fault: str | None = None
+) -> dict[str, Any]:
     """Append this run's kept documents' band keys of ``part`` to the index (not yet committed)."""
     done = marker(plan.layout.index_part_marker(part))
     if done is not None:
         return {**done, "skipped": True}
     assert plan.index_dir is not None
-    removed = read_parquet(plan.layout.removed_docs).column("doc").to_numpy()
-    keys, docs = [], []
-    for shard in range(len(plan.shard_ids)):
-        t = read_parquet(plan.layout.bands(part, shard))
-        keys.append(t.column("key").to_numpy())
-        docs.append(t.column("doc").to_numpy())
-    k = np.concatenate(keys) if keys else np.empty(0, np.uint64)
-    d = np.concatenate(docs) if docs else np.empty(0, np.int64)
+    cluster = marker(plan.layout.cluster_marker)
+    if cluster is None:
+        raise FileNotFoundError(f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering")
+    removed = read_parquet(plan.layout.removed_docs_file(cluster)).column("doc").to_numpy()
+    k, d = read_band_partition(plan, part, band_attempts)
     keep = ~np.isin(d, removed)
-    write_parquet(part_path(plan.index_dir, part, plan.run_name), band_table(k[keep], d[keep] - plan.n_index))
+    attempt = new_attempt()
+    path = part_path(plan.index_dir, part, plan.run_name, attempt)
+    write_parquet(path, band_table(k[keep], d[keep] - plan.n_index))
     maybe_fail(fault, "index", part)
-    return commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())})
+    return commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())}, attempt)
 
 
 def commit_run(plan: Plan) -> dict[str, Any]:
@@ -170,31 +188,41 @@ def commit_run(plan: Plan) -> dict[str, Any]:
         "runs": [],
     }
     if all(r["name"] != plan.run_name for r in manifest["runs"]):
+        parts = [m.get("attempt") for m in iter_json([plan.layout.index_part_marker(p) for p in range(plan.partitions)])]
+        attempt = new_attempt()
         schema = pa.schema([("id", pa.string())])
         with (
-            atomic_open(ids_path(plan.index_dir, plan.run_name), "wb") as f,
+            atomic_open(ids_path(plan.index_dir, plan.run_name, attempt), "wb") as f,
             pq.ParquetWriter(f, schema) as w,
         ):
-            for sid in plan.shard_ids:
-                w.write_table(read_parquet(plan.step.sig(sid), columns=["id"]))
+            for shard in range(len(plan.shard_ids)):
+                w.write_table(read_parquet(plan.sig_file(shard), columns=["id"]))
         if plan.verify:
-            _write_index_payloads(plan, plan.config.verify_column)
+            _write_index_payloads(plan, plan.config.verify_column, attempt)
         workdir_run = plan.run_name.rsplit(".", 1)[0]
         superseded = [r for r in manifest["runs"] if is_own_run(r["name"], workdir_run)]
         manifest["runs"] = [r for r in manifest["runs"] if not is_own_run(r["name"], workdir_run)]
         manifest["runs"].append(
-            {"name": plan.run_name, "n_docs": plan.n_total - plan.n_index, "bits": plan.bits}
+            {
+                "name": plan.run_name,
+                "n_docs": plan.n_total - plan.n_index,
+                "bits": plan.bits,
+                "parts": parts,
+                "attempt": attempt,
+            }
         )
         write_json(manifest_path(plan.index_dir), manifest)  # the commit: one atomic rewrite
         for r in superseded:  # this batch's entry covers their shards too; their files are garbage now
-            _remove_run_files(plan.index_dir, r["name"], int(r["bits"]))
+            _remove_run_files(plan.index_dir, r)
     return commit(plan.layout.index_marker, {"run": plan.run_name, "index_runs_before": len(plan.index_runs)})
 
 
-def _remove_run_files(index_dir: str, run_name: str, bits: int) -> None:
-    run_files = [ids_path(index_dir, run_name)]
-    run_files += [index_payload_path(index_dir, run_name, c) for c in ("sig", "shingles")]
-    for path in run_files + [part_path(index_dir, p, run_name) for p in range(1 << bits)]:
+def _remove_run_files(index_dir: str, entry: dict[str, Any]) -> None:
+    name, attempt = entry["name"], entry.get("attempt")
+    parts = entry.get("parts") or [None] * (1 << int(entry["bits"]))
+    run_files = [ids_path(index_dir, name, attempt)]
+    run_files += [index_payload_path(index_dir, name, c, attempt) for c in ("sig", "shingles")]
+    for path in run_files + [part_path(index_dir, p, name, a) for p, a in enumerate(parts)]:
         fs, local = filesystem(path)
         if fs.exists(local):
             fs.rm(local)
@@ -209,7 +237,7 @@ def index_ids(plan: Plan, docs: np.ndarray) -> pa.Array:
     for run in plan.index_runs:
         lo, hi = np.searchsorted(sorted_docs, [run.offset, run.offset + run.n_docs])
         if hi > lo:
-            ids = read_parquet(ids_path(plan.index_dir, run.name)).column("id")
+            ids = read_parquet(ids_path(plan.index_dir, run.name, run.attempt)).column("id")
             out.append(ids.take(pa.array(sorted_docs[lo:hi] - run.offset)).combine_chunks())
     result = pa.concat_arrays(out) if out else pa.array([], pa.string())
     return result.take(pa.array(np.argsort(order)))

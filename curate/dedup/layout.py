@@ -8,10 +8,22 @@ Every output is written atomically and then confirmed by a small JSON marker; a 
 marker exists is skipped on rerun (object stores have no atomic rename, so markers are the
 commit everywhere). Outputs of the global stages live under ``plans/<plan_id>/``: the plan id
 hashes the inputs, so changed inputs never reuse stale edges or removal lists.
+
+Attempts: each attempt of a global-stage task writes its files under names carrying a fresh
+attempt id (``p00001.<attempt>.parquet``), and its marker records that id; readers open only
+the files a marker names (:func:`attempt_path`). A marker is created only if absent (locally an
+exclusive hard link, on object stores a check before the write), so a zombie attempt (a Ray task
+presumed dead that finishes after its retry committed) writes files nobody reads and returns the
+committed marker: it never overwrites a file a marker points to. Markers written before attempt
+ids existed name no attempt and point at the plain names.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +31,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.storage import atomic_open, exists, filesystem, join, read_json, write_json
+from curate.storage import atomic_open, exists, filesystem, is_local, join, read_json, write_json
 
 
 def safe_name(shard_id: str) -> str:
@@ -40,9 +52,9 @@ class StepLayout:
         """Shingle sets, row = position (only with exact verification); committed by the sig marker."""
         return join(self.root, "shingles", f"{safe_name(shard_id)}.parquet")
 
-    def payloads(self, shard_id: str, column: str) -> str:
-        """The file holding ``column`` (``sig`` or ``shingles``) of a shard."""
-        return self.shingles(shard_id) if column == "shingles" else self.sig(shard_id)
+    def payloads(self, shard_id: str, column: str, attempt: str | None = None) -> str:
+        """The file holding ``column`` (``sig`` or ``shingles``) of a shard, as written by ``attempt``."""
+        return attempt_path(self.shingles(shard_id) if column == "shingles" else self.sig(shard_id), attempt)
 
     @property
     def sig_markers(self) -> str:
@@ -114,6 +126,13 @@ class PlanLayout:
         """Named by shard id: the apply pass of a shard finds its list without the plan's shard table."""
         return join(self.root, "removals", f"{safe_name(shard_id)}.parquet")
 
+    def removals_file(self, shard_id: str, cluster: dict[str, Any]) -> str:
+        """The removal list of ``shard_id`` that the committed cluster marker ``cluster`` names."""
+        return attempt_path(self.removals(shard_id), cluster.get("attempt"))
+
+    def removed_docs_file(self, cluster: dict[str, Any]) -> str:
+        return attempt_path(self.removed_docs, cluster.get("attempt"))
+
     @property
     def removed_docs(self) -> str:
         """Global numbers of every removed document, sorted: what the index stage leaves out."""
@@ -147,9 +166,64 @@ def marker(path: str) -> dict[str, Any] | None:
     return read_json(path) if exists(path) else None
 
 
-def commit(path: str, info: dict[str, Any]) -> dict[str, Any]:
+def new_attempt() -> str:
+    """A fresh id for one attempt of a task: its files are named by it."""
+    return uuid.uuid4().hex[:16]
+
+
+def attempt_path(path: str, attempt: str | None) -> str:
+    """``dir/name.<attempt>.parquet`` for ``dir/name.parquet`` (``path`` itself for ``attempt=None``)."""
+    if attempt is None:
+        return path
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}.{attempt}.{ext}" if dot and "/" not in ext else f"{path}.{attempt}"
+
+
+def commit(path: str, info: dict[str, Any], attempt: str | None = None) -> dict[str, Any]:
+    """Create the marker ``path`` (recording ``attempt``) unless one exists; returns the committed one.
+
+    The first attempt to commit wins: a later one (a zombie, or a racing retry) gets the winner's
+    marker back and its own files stay unreferenced.
+    """
+    if attempt is not None:
+        info = {**info, "attempt": attempt}
+    if _create_if_absent(path, info):
+        return info
+    return read_json(path)
+
+
+def replace_marker(path: str, info: dict[str, Any]) -> dict[str, Any]:
+    """Write (or overwrite) a marker: for outputs that are recomputed in place when their input changes."""
     write_json(path, info)
     return info
+
+
+def _create_if_absent(path: str, info: dict[str, Any]) -> bool:
+    fs, p = filesystem(path)
+    if not is_local(fs):  # no exclusive create on object stores: check, then write (a narrow window)
+        if fs.exists(p):
+            return False
+        write_json(path, info)
+        return True
+    os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+    tmp = f"{p}.tmp-{uuid.uuid4().hex}"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(info, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, p)  # atomic, and fails if the marker exists
+        except FileExistsError:
+            return False
+        except OSError:  # a filesystem without hard links: check, then rename (a narrow window)
+            if os.path.exists(p):
+                return False
+            os.replace(tmp, p)
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
 
 
 def maybe_fail(fault: str | None, stage: str, key: int | None = None) -> None:

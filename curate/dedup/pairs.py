@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from curate.dedup.bands import read_band_partition
 from curate.dedup.index import read_index_partition
-from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
+from curate.dedup.layout import attempt_path, commit, marker, maybe_fail, new_attempt, write_parquet
 from curate.dedup.plan import Plan
 
 EDGE_SCHEMA = pa.schema([("u", pa.int64()), ("v", pa.int64())])
@@ -88,40 +89,39 @@ def edge_table(u: np.ndarray, v: np.ndarray) -> pa.Table:
     return pa.Table.from_arrays([pa.array(u, pa.int64()), pa.array(v, pa.int64())], schema=EDGE_SCHEMA)
 
 
-def partition_records(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
+def partition_records(
+    plan: Plan, part: int, band_attempts: tuple[str | None, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """Band keys of ``part``: index runs first, then shards in order, so documents ascend."""
-    keys, docs = [], []
-    if plan.index_runs:
-        k, d = read_index_partition(plan, part)
-        keys.append(k)
-        docs.append(d)
-    for shard in range(len(plan.shard_ids)):
-        t = read_parquet(plan.layout.bands(part, shard))
-        keys.append(t.column("key").to_numpy())
-        docs.append(t.column("doc").to_numpy())
-    if not keys:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    return np.concatenate(keys), np.concatenate(docs)
+    k, d = read_band_partition(plan, part, band_attempts)
+    if not plan.index_runs:
+        return k, d
+    ik, id_ = read_index_partition(plan, part)
+    return np.concatenate([ik, k]), np.concatenate([id_, d])
 
 
-def pairs_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
+def pairs_task(
+    plan: Plan, part: int, band_attempts: tuple[str | None, ...], fault: str | None = None
+) -> dict[str, Any]:
     """Stage 2 (one task per partition): the partition's candidate edges."""
     done = marker(plan.layout.edges_marker(part))
     if done is not None:
         return {**done, "skipped": True}
-    keys, docs = partition_records(plan, part)
+    keys, docs = partition_records(plan, part, band_attempts)
+    attempt = new_attempt()
     if plan.verify:
         u, v = anchor_edges(keys, docs, VERIFY_ANCHORS, min_new_doc=plan.n_index)
         # sorted by u (unique_edges sorts): one slice per signature source of the smaller document
         bounds = np.searchsorted(u, np.append(plan.source_offsets, plan.n_total))
         for source in range(plan.n_sources):
             sl = slice(bounds[source], bounds[source + 1])
-            write_parquet(plan.layout.candidates(part, source), edge_table(u[sl], v[sl]))
+            write_parquet(attempt_path(plan.layout.candidates(part, source), attempt), edge_table(u[sl], v[sl]))
     else:
         u, v = star_edges(keys, docs, min_new_doc=plan.n_index)
-        write_parquet(plan.layout.edges(part), edge_table(u, v))
+        write_parquet(attempt_path(plan.layout.edges(part), attempt), edge_table(u, v))
     maybe_fail(fault, "pairs", part)
     return commit(
         plan.layout.edges_marker(part),
         {"records": int(keys.size), "edges": int(u.size), "index_edges": int((u < plan.n_index).sum())},
+        attempt,
     )

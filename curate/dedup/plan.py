@@ -30,6 +30,8 @@ class IndexRun:
     offset: int
     n_docs: int
     bits: int
+    parts: tuple[str | None, ...] = ()  # committed attempt of each partition file (empty: plain names)
+    attempt: str | None = None  # committed attempt of the run's ids and payload files
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,15 @@ class Plan:
     n_final: int = 0  # documents numbered below are final (index runs, shards already written): they win
     written: int = 0  # the first ``written`` shards are already output: their removal lists are settled
     base_plan: str | None = None  # the plan whose removal lists those shards were written with
+    sig_attempts: tuple[str | None, ...] = ()  # the attempt each shard's signature marker names
+
+    def sig_file(self, shard: int) -> str:
+        """The committed signature file of shard ``shard`` (the one its marker named at plan time)."""
+        return self.payload_file(shard, "sig")
+
+    def payload_file(self, shard: int, column: str) -> str:
+        attempt = self.sig_attempts[shard] if self.sig_attempts else None
+        return self.step.payloads(self.shard_ids[shard], column, attempt)
 
     @property
     def partitions(self) -> int:
@@ -112,7 +123,7 @@ def make_plan(
     step = StepLayout(step_root)
     if len(set(shard_ids)) != len(shard_ids):
         raise ValueError("shard ids must be unique")
-    docs, digests, short = [], [], 0
+    docs, digests, short, sig_attempts = [], [], 0, []
     fingerprint = config.signature_fingerprint()
     committed = file_names(step.sig_markers)  # one listing, not one check per shard
     for sid in shard_ids:
@@ -131,6 +142,7 @@ def make_plan(
             )
         docs.append(int(info["n_docs"]))
         digests.append(info.get("digest"))
+        sig_attempts.append(info.get("attempt"))
         short += int(info["n_short"])
     workdir_run = _run_name(step)
     # one index entry per batch of this workdir: a grown input list re-plans every shard it has seen,
@@ -184,6 +196,7 @@ def make_plan(
         n_final=n_index + sum(docs[:written]),
         written=written,
         base_plan=base,
+        sig_attempts=tuple(sig_attempts),
     )
     if not recorded:
         write_json(

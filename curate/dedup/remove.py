@@ -6,7 +6,7 @@ import numpy as np
 
 from curate.blocks import Filter
 from curate.context import ShardContext
-from curate.dedup.layout import StepLayout, read_parquet
+from curate.dedup.layout import StepLayout, marker, read_parquet
 from curate.document import Document
 from curate.storage import exists, read_json
 
@@ -14,11 +14,16 @@ DROP_REASON = "minhash_duplicate"
 
 
 def removal_list_path(step_root: str, shard_id: str) -> str:
-    """The final removal list of ``shard_id`` (the plan that run_global finished last)."""
+    """The final removal list of ``shard_id``: the one the cluster marker of the plan run_global
+    finished last names (the committed attempt's file, never another attempt's)."""
     step = StepLayout(step_root)
     if not exists(step.current):
         raise FileNotFoundError(f"{step.current} is missing: the minhash_dedup global stage has not finished")
-    return step.plan(read_json(step.current)["plan_id"]).removals(shard_id)
+    layout = step.plan(read_json(step.current)["plan_id"])
+    cluster = marker(layout.cluster_marker)
+    if cluster is None:
+        raise FileNotFoundError(f"{layout.cluster_marker} is missing: {step.current} names an unfinished plan")
+    return layout.removals_file(shard_id, cluster)
 
 
 class DuplicateRemover(Filter):

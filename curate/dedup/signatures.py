@@ -23,7 +23,7 @@ import xxhash
 from curate.blocks import Block, Docs
 from curate.context import ShardContext
 from curate.dedup.config import MinHashConfig
-from curate.dedup.layout import StepLayout, commit, read_parquet
+from curate.dedup.layout import StepLayout, new_attempt, read_parquet, replace_marker
 from curate.dedup.shingles import ShingleSetWriter
 from curate.document import Document
 from curate.stats import BlockStats
@@ -258,7 +258,7 @@ def write_shard_signatures(
     except BaseException:
         writer.abort()
         raise
-    return commit(layout.sig_marker(shard_id), writer.close())
+    return replace_marker(layout.sig_marker(shard_id), writer.close())
 
 
 def read_signatures(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -296,7 +296,13 @@ class SignatureCollector(Block):
             raise RuntimeError("minhash_signatures needs a shard context: run it inside a Pipeline")
         layout = StepLayout(self._ctx.step_dir(self.step_name))
         shard_id = self._ctx.shard_id
-        writer = SignatureWriter(layout.sig(shard_id), self.config, shingles_path=layout.shingles(shard_id))
+        # named by attempt: a zombie attempt of this shard never rewrites the files a plan reads
+        attempt = new_attempt()
+        writer = SignatureWriter(
+            layout.payloads(shard_id, "sig", attempt),
+            self.config,
+            shingles_path=layout.payloads(shard_id, "shingles", attempt),
+        )
         try:
             for doc in docs:
                 writer.add_document(doc)
@@ -304,5 +310,5 @@ class SignatureCollector(Block):
         except BaseException:
             writer.abort()
             raise
-        info = commit(layout.sig_marker(shard_id), writer.close())
+        info = replace_marker(layout.sig_marker(shard_id), {**writer.close(), "attempt": attempt})
         stats.count("too_short_for_minhash", info["n_short"])

@@ -49,12 +49,13 @@ class StageFailed(RuntimeError):
 def run_stage(
     executor: Any, stage: str, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple]]
 ) -> list[dict]:
-    """Run every task of a stage; the finished ones stay committed even if others fail."""
-    values: list[dict] = []
+    """Run every task of a stage, values in task order; the finished ones stay committed even if others fail."""
+    tasks = list(tasks)
+    by_key: dict[str, dict] = {}
     errors: list[tuple[str, str]] = []
     for r in executor.map_tasks(fn, tasks):
         if r.ok:
-            values.append(r.value)
+            by_key[r.key] = r.value
         else:
             errors.append((r.key, r.error or ""))
     if errors:
@@ -63,7 +64,12 @@ def run_stage(
             f"minhash_dedup: {len(errors)} task(s) of stage {stage!r} failed; rerun to resume "
             f"(finished tasks are kept). First failure ({key}):\n{err}"
         )
-    return values
+    return [by_key[k] for k, _ in tasks]
+
+
+def attempts(values: list[dict]) -> tuple[str | None, ...]:
+    """The committed attempt of each task of a stage, in task order (None: a marker from before attempts)."""
+    return tuple(v.get("attempt") for v in values)
 
 
 @contextlib.contextmanager
@@ -114,14 +120,15 @@ def run_global_stages(
     seconds["plan"] = round(time.perf_counter() - t0, 3)
     parts = range(plan.partitions)
     bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(shard_ids))])
-    pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, fault)) for p in parts])
+    band_files = attempts(bands)  # readers open exactly the files the markers name
+    pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, band_files, fault)) for p in parts])
     verified: list[dict] = []
     if plan.verify:
         shards = range(len(shard_ids))
         fetched = stage(
             "verify_fetch",
             fetch_task,
-            [(f"verify_fetch/{k}", (plan, k, fault)) for k in range(plan.n_sources)],
+            [(f"verify_fetch/{k}", (plan, k, attempts(pairs), fault)) for k in range(plan.n_sources)],
         )
         incoming = route_fetched(fetched, len(shard_ids))
         verified = stage(
@@ -140,7 +147,8 @@ def run_global_stages(
     write_json(plan.step.current, {"plan_id": plan.plan_id})
     if index_dir:
         with index_lock(index_dir):  # one writer of the index at a time: no commit loses another's entry
-            stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
+            index_tasks = [(f"index/{p}", (plan, p, band_files, fault)) for p in parts]
+            stage("index", index_part_task, index_tasks)
             stage("index_commit", commit_run, [("index_commit", (plan,))])
     return {
         "plan": plan.plan_id,
@@ -164,7 +172,7 @@ def run_global_stages(
             if plan.verify
             else {}
         ),
-        **{k: v for k, v in cluster.items() if k != "skipped"},
+        **{k: v for k, v in cluster.items() if k not in ("skipped", "attempt")},
         "seconds": seconds,
         "tasks_skipped": skipped,
     }

@@ -40,7 +40,15 @@ import pyarrow as pa
 
 from curate.dedup.config import MinHashConfig, verify_min_equal
 from curate.dedup.index import index_payload_path
-from curate.dedup.layout import commit, marker, maybe_fail, read_parquet, write_parquet
+from curate.dedup.layout import (
+    attempt_path,
+    commit,
+    marker,
+    maybe_fail,
+    new_attempt,
+    read_parquet,
+    write_parquet,
+)
 from curate.dedup.pairs import edge_table, unique_edges
 from curate.dedup.plan import Plan
 from curate.dedup.shingles import jaccard, read_rows
@@ -65,9 +73,10 @@ def source_payloads(plan: Plan, source: int) -> str | None:
     """The payload file of a source (row = document's number within the source), or None."""
     runs = len(plan.index_runs)
     if source >= runs:
-        return plan.step.payloads(plan.shard_ids[source - runs], plan.config.verify_column)
+        return plan.payload_file(source - runs, plan.config.verify_column)
     assert plan.index_dir is not None
-    path = index_payload_path(plan.index_dir, plan.index_runs[source].name, plan.config.verify_column)
+    run = plan.index_runs[source]
+    path = index_payload_path(plan.index_dir, run.name, plan.config.verify_column, run.attempt)
     return path if exists(path) else None
 
 
@@ -85,14 +94,18 @@ def first_shard(plan: Plan, source: int) -> int:
     return max(0, source - len(plan.index_runs))
 
 
-def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, Any]:
+def fetch_task(
+    plan: Plan, source: int, pair_attempts: tuple[str | None, ...], fault: str | None = None
+) -> dict[str, Any]:
     """Verification step 1 (one task per source): attach the smaller ends' payloads, re-split by target shard."""
     done = marker(plan.layout.fetched_marker(source))
     if done is not None:
         return {**done, "skipped": True}
     column = plan.config.verify_column
     schema = fetched_schema(plan.config)
-    parts = [read_parquet(plan.layout.candidates(p, source)) for p in range(plan.partitions)]
+    parts = [
+        read_parquet(attempt_path(plan.layout.candidates(p, source), pair_attempts[p])) for p in range(plan.partitions)
+    ]
     u = np.concatenate([t.column("u").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
     v = np.concatenate([t.column("v").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
     u, v = unique_edges(u, v)  # a pair sharing bands in several partitions is checked once
@@ -104,6 +117,7 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
     offset = int(plan.source_offsets[source])
     docs = np.unique(u)
     payloads = read_rows(path, column, docs - offset, payload_type(plan.config)) if path is not None else None
+    attempt = new_attempt()
     targets: list[list[int]] = []  # [shard, edges] for every file written: verify reads exactly these
     for shard in range(first_shard(plan, source), len(plan.shard_ids)):
         su, sv = u[bounds[shard] : bounds[shard + 1]], v[bounds[shard] : bounds[shard + 1]]
@@ -116,7 +130,7 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
         else:
             col = pa.nulls(su.size, schema.field("payload").type)
         table = pa.Table.from_arrays([pa.array(su, pa.int64()), pa.array(sv, pa.int64()), col], schema=schema)
-        write_parquet(plan.layout.fetched(source, shard), table)
+        write_parquet(attempt_path(plan.layout.fetched(source, shard), attempt), table)
         targets.append([shard, int(su.size)])
     maybe_fail(fault, "verify_fetch", source)
     return commit(
@@ -128,10 +142,12 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
             "payloads": path is not None,
             "targets": targets,
         },
+        attempt,
     )
 
 
-Incoming = list[tuple[int, int, bool]]  # (source, edges, payloads stored) of each fetched file into a shard
+# (source, edges, payloads stored, attempt) of each fetched file into a shard
+Incoming = list[tuple[int, int, bool, str | None]]
 
 
 def route_fetched(fetched: list[dict[str, Any]], shards: int) -> list[Incoming]:
@@ -141,7 +157,7 @@ def route_fetched(fetched: list[dict[str, Any]], shards: int) -> list[Incoming]:
     incoming: list[Incoming] = [[] for _ in range(shards)]
     for f in fetched:
         for shard, edges in f["targets"]:
-            incoming[shard].append((int(f["source"]), int(edges), bool(f["payloads"])))
+            incoming[shard].append((int(f["source"]), int(edges), bool(f["payloads"]), f.get("attempt")))
     for lst in incoming:
         lst.sort()
     return incoming
@@ -158,8 +174,8 @@ def verify_task(plan: Plan, shard: int, incoming: Incoming, fault: str | None = 
     if done is not None:
         return {**done, "skipped": True}
     cfg = plan.config
-    paths = {k: plan.layout.fetched(k, shard) for k, _, _ in incoming}
-    expected = {k: (edges, stored) for k, edges, stored in incoming}
+    paths = {k: attempt_path(plan.layout.fetched(k, shard), att) for k, _, _, att in incoming}
+    expected = {k: (edges, stored) for k, edges, stored, _ in incoming}
     v_all = [read_parquet(p, columns=["v"]).column("v").to_numpy() for p in paths.values()]
     docs = np.unique(np.concatenate(v_all)) if v_all else np.empty(0, np.int64)
     offset = plan.shard_offsets[shard]
@@ -194,7 +210,8 @@ def verify_task(plan: Plan, shard: int, incoming: Incoming, fault: str | None = 
         keep_v.append(v[keep])
     u = np.concatenate(keep_u) if keep_u else np.empty(0, np.int64)
     v = np.concatenate(keep_v) if keep_v else np.empty(0, np.int64)
-    write_parquet(plan.layout.verified(shard), edge_table(u, v))
+    attempt = new_attempt()
+    write_parquet(attempt_path(plan.layout.verified(shard), attempt), edge_table(u, v))
     maybe_fail(fault, "verify", shard)
     return commit(
         plan.layout.verified_marker(shard),
@@ -205,4 +222,5 @@ def verify_task(plan: Plan, shard: int, incoming: Incoming, fault: str | None = 
             "unverified": unverified,
             "index_edges": int((u < plan.n_index).sum()),
         },
+        attempt,
     )
