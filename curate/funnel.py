@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from curate.provenance import describe
+
 
 def format_funnel(stats: dict[str, Any]) -> str:
     blocks = stats.get("blocks", [])
@@ -22,6 +24,9 @@ def format_funnel(stats: dict[str, Any]) -> str:
         f"{len(stats.get('shards_failed', []))} failed; docs written {stats.get('docs_written', 0)}, "
         f"tokens written {stats.get('tokens_written', 0)}"
     )
+    made_with = describe(stats.get("made_with") or {})
+    if made_with:
+        lines.append(made_with)
     return "\n".join(lines)
 
 

@@ -43,10 +43,14 @@ def check_compatible(outdir: str, pipeline: Pipeline) -> dict[str, Any]:
     return manifest
 
 
-def start_run(outdir: str, manifest: dict[str, Any], inputs: list[str]) -> dict[str, Any]:
+def start_run(
+    outdir: str, manifest: dict[str, Any], inputs: list[str], made_with: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Write the manifest as intent before any work: the folder is bound to its pipeline from the
-    first instruction on, and an interrupted run leaves a record (status ``running``)."""
-    run = {"started": time.time(), "status": "running", "inputs": len(inputs)}
+    first instruction on, and an interrupted run leaves a record (status ``running``). ``made_with``
+    (versions, models: :mod:`curate.provenance`) is kept per run: a folder grown over months may
+    mix them, and must say so."""
+    run = {"started": time.time(), "status": "running", "inputs": len(inputs), "made_with": made_with or {}}
     manifest["runs"].append(run)
     write_json(manifest_path(outdir), manifest)
     return run

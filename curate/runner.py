@@ -17,6 +17,7 @@ from curate.executors.base import Executor, TaskResult
 from curate.lock import RunLock
 from curate.manifest import check_compatible, record_run, start_run
 from curate.pipeline import Layout, Pipeline, run_shard_pass
+from curate.provenance import provenance
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, InputConfig, Shard, SkippedInputs, expand_inputs
 from curate.stats import BlockStats
 from curate.storage import exists, file_names, iter_json, read_json, remove_stale_temporaries, write_json
@@ -77,10 +78,11 @@ def run_pipeline(
         # the manifest is written as intent before any shard runs: a first run that dies still
         # binds the folder to its pipeline, so a rerun with other options is refused
         manifest = check_compatible(outdir, pipeline)
-        run = start_run(outdir, manifest, [s.path for s in shards])
+        made_with = provenance(pipeline)
+        run = start_run(outdir, manifest, [s.path for s in shards], made_with)
         result = RunResult(outdir=outdir, shards=len(shards))
         try:
-            result = _run_locked(pipeline, shards, outdir, executor, progress, dict(deferred.by_reason()))
+            result = _run_locked(pipeline, shards, outdir, executor, progress, dict(deferred.by_reason()), made_with)
         finally:
             done = _committed(Layout(outdir), None)
             states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
@@ -99,7 +101,13 @@ def run_pipeline(
 
 
 def _run_locked(
-    pipeline: Pipeline, shards: list[Shard], outdir: str, executor: Executor, progress: bool, deferred: dict[str, int]
+    pipeline: Pipeline,
+    shards: list[Shard],
+    outdir: str,
+    executor: Executor,
+    progress: bool,
+    deferred: dict[str, int],
+    made_with: dict[str, Any],
 ) -> RunResult:
     started = time.time()
     layout = Layout(outdir)
@@ -164,6 +172,7 @@ def _run_locked(
     result.processed = len(processed)  # shards, not shard-passes
     result.skipped = result.shards - len(processed) - len({f["shard"] for f in result.failed})
     result.stats = _merged_stats(layout, shards, len(passes), global_stats, result, time.time() - started)
+    result.stats["made_with"] = made_with
     write_json(f"{outdir}/stats.json", result.stats)
     return result
 

@@ -52,6 +52,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, warc_dir: Path, gpt2_token
     proc = curate("run", str(warc), "-o", str(out), "--tokenizer", str(gpt2_tokenizer), "--languages", "all",
                   "--language-threshold", "0", "--skip", SKIP_FILTERS, "--workers", "1", "--no-progress")  # fmt: skip
     assert "warc_reader" in proc.stdout and "tokenize" in proc.stdout  # the funnel is printed
+    assert "language model lid.176.ftz (offline default; FineWeb used lid.176.bin)" in proc.stdout
     return out
 
 

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,10 @@ def test_growing_input_list_processes_only_new_shards(warc_dir: Path, tmp_path: 
     assert (third.processed, third.skipped) == (0, 2)
     manifest = json.loads((out / "manifest.json").read_text())
     assert [r["processed"] for r in manifest["runs"]] == [1, 1, 0]
+    made_with = manifest["runs"][-1]["made_with"]
+    assert made_with["versions"]["trafilatura"] == metadata.version("trafilatura")
+    assert made_with["extractor"] == f"resiliparse {metadata.version('resiliparse')}"
+    assert json.loads((out / "stats.json").read_text())["made_with"] == made_with
     assert {s["state"] for s in manifest["shards"].values()} == {"done"} and len(manifest["shards"]) == 2
     assert RunLock(str(out)).acquire() is None  # released: the lock file stays, its flock does not
 

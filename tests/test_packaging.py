@@ -46,3 +46,12 @@ def test_editable_install_imports_mapped_packages(tmp_path: Path) -> None:
     lines = out.stdout.splitlines()
     assert lines[0] == str(ROOT / "filters" / "extract.py")  # editable: the working tree itself
     assert "fineweb" in lines[1] and "fast" in lines[1]
+
+
+def test_installed_trafilatura_is_finewebs() -> None:
+    """FineWeb's extraction is trafilatura >=1.8,<1.12 (datatrove's processing extra); 2.x gives
+    other text on ~7% of pages, so the default install must stay in that range."""
+    from importlib import metadata
+
+    major, minor = (int(x) for x in metadata.version("trafilatura").split(".")[:2])
+    assert (1, 8) <= (major, minor) < (1, 12)
