@@ -9,6 +9,8 @@ Extractors:
 * ``trafilatura``: our :class:`Extract` block with FineWeb's settings (favor_precision=True,
   include_comments=False, deduplicate=True), our decoding and our per-page time limit, i.e. what
   the pipeline does to a page;
+* ``trafilatura-fast``: the same block with trafilatura accelerated
+  (:mod:`curate.text.trafilatura_fast`, byte-identical text: the same scores, less time);
 * ``trafilatura-default``: plain ``trafilatura.extract(html)`` with its defaults, for reference;
 * ``resiliparse``: our :class:`Extract` block with ``extract_plain_text(main_content=True)``.
 
@@ -45,7 +47,7 @@ from make_warc import DEFAULT_PAGES, http_charset  # noqa: E402
 from curate.document import Document  # noqa: E402
 from curate.filters.extract import Extract, ExtractConfig  # noqa: E402
 
-EXTRACTORS = ("trafilatura", "trafilatura-default", "resiliparse")
+EXTRACTORS = ("trafilatura", "trafilatura-fast", "trafilatura-default", "resiliparse")
 _WORD = re.compile(r"\w+")
 
 
@@ -118,6 +120,19 @@ def _our_extractor(
     return run
 
 
+def _accelerated(
+    run: Callable[[dict], tuple[str | None, str | None]],
+) -> Callable[[dict], tuple[str | None, str | None]]:
+    """``run`` with trafilatura's accelerator on around each page (the Extract block is unchanged)."""
+    from curate.text.trafilatura_fast import accelerated
+
+    def fast(row: dict) -> tuple[str | None, str | None]:
+        with accelerated():
+            return run(row)
+
+    return fast
+
+
 def _plain_trafilatura() -> Callable[[dict], tuple[str | None, str | None]]:
     from trafilatura import extract
 
@@ -140,11 +155,16 @@ def evaluate(
     """Score ``extractor`` on every ``step``-th WCXB page (first ``limit`` of them)."""
     if extractor not in EXTRACTORS:
         raise ValueError(f"extractor must be one of {EXTRACTORS}, not {extractor!r}")
-    run = (
-        _plain_trafilatura()
-        if extractor == "trafilatura-default"
-        else _our_extractor(extractor, timeout_seconds)
-    )
+    if extractor.startswith("trafilatura"):
+        from trafilatura.meta import reset_caches
+
+        reset_caches()  # deduplicate=True keeps an order-dependent LRU: each evaluation starts empty
+    if extractor == "trafilatura-default":
+        run = _plain_trafilatura()
+    elif extractor == "trafilatura-fast":
+        run = _accelerated(_our_extractor("trafilatura", timeout_seconds))
+    else:
+        run = _our_extractor(extractor, timeout_seconds)
     pages: list[PageScore] = []
     seconds = cpu_seconds = 0.0
     for row in load_pages(limit, step, path):

@@ -275,3 +275,50 @@ def test_readability_regex_memo_answers_as_the_pattern(bench: ModuleType, wcxb_p
                     expected and expected.group(),
                 )
             assert bool(memo.memo) == active
+
+
+def test_a_time_limit_inside_the_call_leaves_trafilatura_stock(bench: ModuleType, wcxb_pages: Path) -> None:
+    """Our Extract block's timer signal fires inside the accelerated call: counted, then all restored."""
+    import trafilatura
+
+    from curate.document import Document
+    from curate.filters.extract import Extract, ExtractConfig
+    from curate.text.trafilatura_fast.install import _ACTIVE
+
+    page = max(bench.wcxb_pages(wcxb_pages, step=50), key=lambda p: len(p.html))
+    block = Extract(ExtractConfig(timeout_seconds=0.002))
+    block.ensure_setup()
+    with accelerated():
+        reason = block.map(Document(id="slow", html=page.html.encode()))
+    assert reason == "extraction_timeout"
+    assert not installed() and _ACTIVE.get() == ""
+    import trafilatura.xpaths as xp
+
+    assert all(isinstance(x, etree.XPath) for x in xp.OVERALL_DISCARD_XPATH)
+    kwargs = bench.FINEWEB_KWARGS | {"deduplicate": False}
+    assert fast_extract(page.html, **kwargs) == trafilatura.extract(page.html, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},  # trafilatura's defaults: comments on, no precision focus
+        {"favor_recall": True, "include_comments": True, "deduplicate": True},
+        {"favor_precision": True, "output_format": "xml", "include_formatting": True, "include_links": True},
+    ],
+    ids=["defaults", "recall+comments", "precision-xml"],
+)
+def test_other_settings_and_bytes_input_identical(bench: ModuleType, wcxb_pages: Path, kwargs: dict) -> None:
+    """fast_extract is trafilatura.extract for any arguments, also given bytes (trafilatura decodes)."""
+    import pyarrow.parquet as pq
+    import trafilatura
+    from trafilatura.meta import reset_caches
+
+    rows = pq.read_table(wcxb_pages, columns=["html"]).column("html").to_pylist()[5::40]
+    results = []
+    for extract in (trafilatura.extract, fast_extract):
+        reset_caches()
+        results.append([extract(body, **kwargs) for body in rows])
+    assert sum(text is not None for text in results[0]) > 0.8 * len(rows)
+    differing = [i for i, (a, b) in enumerate(zip(*results, strict=True)) if a != b]
+    assert not differing, f"{len(differing)} of {len(rows)} differ"
