@@ -322,3 +322,18 @@ def test_other_settings_and_bytes_input_identical(bench: ModuleType, wcxb_pages:
     assert sum(text is not None for text in results[0]) > 0.8 * len(rows)
     differing = [i for i, (a, b) in enumerate(zip(*results, strict=True)) if a != b]
     assert not differing, f"{len(differing)} of {len(rows)} differ"
+
+
+def test_long_attribute_values_are_tested_but_not_memoised() -> None:
+    import trafilatura.xpaths as xp
+
+    long_class = "x" * 5000 + " footer"
+    tree = html.fromstring(
+        f'<html><body><div class="{long_class}">a</div><div class="x">b</div></body></html>'
+    )
+    compiled = compile_xpath(xp.OVERALL_DISCARD_XPATH[0].path)
+    assert _same(compiled.evaluate(tree), xp.OVERALL_DISCARD_XPATH[0](tree))
+    assert [e.text for e in compiled.evaluate(tree)] == ["a"]
+    memos = [v for k, v in compiled.evaluate.__globals__.items() if k.startswith("M") and isinstance(v, dict)]
+    assert memos and all(long_class not in memo for memo in memos)
+    assert any("x" in memo for memo in memos)

@@ -16,6 +16,7 @@ from typing import Any
 # serialised subtrees: unique, long, not worth keeping)
 MEMOISED = ("unlikelyCandidatesRe", "okMaybeItsACandidateRe", "positiveRe", "negativeRe")
 MEMO_LIMIT = 1 << 16  # entries per regex before the memo starts over (bounded memory)
+MEMO_MAX_LEN = 256  # longer subjects (rare, possibly huge on hostile pages) are searched, not kept
 _MISSING = object()
 
 
@@ -30,7 +31,7 @@ class MemoSearch:
         self.memo: dict[str, re.Match | None] = {}
 
     def search(self, string: str, *args: Any, **kwargs: Any) -> re.Match | None:
-        if args or kwargs or not self.active():
+        if args or kwargs or len(string) > MEMO_MAX_LEN or not self.active():
             return self.pattern.search(string, *args, **kwargs)
         found = self.memo.get(string, _MISSING)
         if found is _MISSING:

@@ -166,6 +166,7 @@ def _or_expr(cond: Or, gen: _Gen) -> str:
 # their class names, so most elements cost one dict lookup instead of dozens of substring tests
 MEMO_MIN_TESTS = 4
 MEMO_LIMIT = 1 << 16  # entries per group before the memo starts over (bounded memory)
+MEMO_MAX_LEN = 256  # longer values (rare, possibly huge on hostile pages) are tested, not kept
 
 
 def _memoized(value: str, tests: str, gen: _Gen) -> str:
@@ -175,9 +176,10 @@ def _memoized(value: str, tests: str, gen: _Gen) -> str:
         f"M{n} = {{}}\n"
         f"def F{n}({value}):\n"
         f"    result = bool({tests})\n"
-        f"    if len(M{n}) >= {MEMO_LIMIT}:\n"
-        f"        M{n}.clear()\n"
-        f"    M{n}[{value}] = result\n"
+        f"    if len({value}) <= {MEMO_MAX_LEN}:\n"
+        f"        if len(M{n}) >= {MEMO_LIMIT}:\n"
+        f"            M{n}.clear()\n"
+        f"        M{n}[{value}] = result\n"
         f"    return result\n"
     )
     hit = f"r{n}"
