@@ -128,7 +128,7 @@ class WarcReader:
                 in_damage = False
                 joined = b"".join(member)
                 member = []
-                if unit and joined.lstrip()[:5] == b"WARC/":
+                if unit and joined[:64].lstrip()[:5] == b"WARC/":
                     yield from self._unit(b"".join(unit), state)
                     unit, size = [], len(joined)
                 unit.append(joined)
