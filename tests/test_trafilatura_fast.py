@@ -68,6 +68,8 @@ DOC = """<html><body>
         '(.//*[(self::article or self::div or self::section)][starts-with(@class, "main")])[1]|(.//main)[1]',
         './/*[(self::div or self::p)][@class="post" and (@id="a" or contains(@class, "os"))]',
         './/*[self::p or @id="a"]',
+        ".//div[self::p]",  # no tag can match
+        './/p[@class="post"]|.//div[self::p]',
     ],
 )
 def test_compiled_equals_lxml_on_edge_cases(path: str) -> None:

@@ -210,6 +210,8 @@ def _source(tree: Union, gen: _Gen) -> str:
     all_tags = (
         None if any(b.tags is None for b in branches) else frozenset().union(*(b.tags for b in branches))
     )
+    if all_tags is not None and not all_tags:  # e.g. .//div[self::p]; iterdescendants() would mean any node
+        return "def evaluate(ctx):\n    return []\n"
     iterate = (
         "ctx.iterdescendants(ELEMENT)"
         if all_tags is None
