@@ -3,7 +3,7 @@
 The differential runs stock ``trafilatura.extract`` and ``fast_extract`` with FineWeb's arguments
 over the same pages in the same order, each from reset trafilatura caches (``deduplicate=True``
 keeps an order-dependent LRU), and fails on any difference. Default suite: a fixed 400-page
-WCXB subset (every ~4th page) plus every HTML response in ../shared/data/warc/; ``-m slow``: all
+WCXB subset (every 3rd page) plus every HTML response in ../shared/data/warc/; ``-m slow``: all
 1,476 WCXB pages plus the WARC HTML.
 """
 
