@@ -78,6 +78,14 @@ class Pipeline:
                 passes[-1].blocks.append(block)
         return passes
 
+    def token_type(self) -> Any:
+        """The Arrow type of ``token_ids`` for every file of the run: the tokenizer's (uint16 when its
+        vocabulary fits), whatever a shard kept; None if no block says (the writer then infers it)."""
+        from curate.writers.parquet import token_type_of
+
+        dtypes = [b.token_dtype for b in self.blocks if getattr(b, "token_dtype", None) is not None]
+        return token_type_of(dtypes[-1]) if dtypes else None
+
     def global_steps(self) -> list[GlobalStep]:
         return [b for b in self.blocks if isinstance(b, GlobalStep)]
 
@@ -181,7 +189,7 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
         stats.append(bstats)
         docs = _metered(block, docs, bstats)
     staged = {"data": files.staged(shard.id, attempt, "data")}
-    rows = ParquetShardWriter(staged["data"], pipeline.writer).write(docs)
+    rows = ParquetShardWriter(staged["data"], pipeline.writer, pipeline.token_type()).write(docs)
     for s in stats:
         unattributed = s.docs_in - s.docs_out - sum(s.dropped.values())
         if unattributed > 0:

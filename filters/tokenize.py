@@ -112,6 +112,11 @@ class Tokenize(BatchMapper):
                     key="eos_token",
                 )
 
+    @property
+    def token_dtype(self) -> type:
+        """The dtype of every ``token_ids`` this block writes: the pipeline's Parquet schema uses it."""
+        return self.dtype
+
     def map_batch(self, docs: list[Document], stats: BlockStats) -> list[str | None]:
         encodings = self._tok.encode_batch_fast([d.text for d in docs], add_special_tokens=False)
         for doc, enc in zip(docs, encodings, strict=True):

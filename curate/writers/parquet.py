@@ -52,39 +52,45 @@ class ParquetWriterConfig:
 
 
 class ParquetShardWriter:
-    """Writes the documents of one shard to ``path`` and commits it atomically."""
+    """Writes the documents of one shard to ``path`` and commits it atomically.
 
-    def __init__(self, path: str, config: ParquetWriterConfig | None = None) -> None:
+    ``token_type`` is the run's, not the shard's: every file of a run has one schema (a shard
+    that kept no document, or no tokenized one, must not get another type), and a shard with no
+    rows is a valid file with no row group (an empty row group breaks ``datasets``).
+    """
+
+    def __init__(self, path: str, config: ParquetWriterConfig | None = None, token_type: pa.DataType | None = None) -> None:
         self.path = path
         self.config = config or ParquetWriterConfig()
+        self.token_type = token_type
 
     def write(self, docs: Iterable[Document]) -> int:
         """Consume ``docs``; returns the number of rows written. Nothing is visible until the end."""
         n = 0
-        token_type = UINT16
+        token_type = self.token_type
         writer: pq.ParquetWriter | None = None
         batch: list[Document] = []
         with atomic_open(self.path, "wb") as f:
             for doc in docs:
                 batch.append(doc)
                 if len(batch) >= self.config.rows_per_group:
-                    writer, token_type = self._flush(f, writer, batch, token_type)
+                    token_type = token_type or _token_type(batch)
+                    writer = writer or pq.ParquetWriter(f, schema(token_type), compression=self.config.compression)
+                    writer.write_table(to_table(batch, token_type))
                     n += len(batch)
                     batch = []
-            writer, token_type = self._flush(f, writer, batch, token_type, final=True)
-            n += len(batch)
+            token_type = token_type or _token_type(batch)
+            writer = writer or pq.ParquetWriter(f, schema(token_type), compression=self.config.compression)
+            if batch:
+                writer.write_table(to_table(batch, token_type))
+                n += len(batch)
             writer.close()
         return n
 
-    def _flush(
-        self, f: Any, writer: pq.ParquetWriter | None, batch: list[Document], token_type: pa.DataType, final: bool = False
-    ) -> tuple[pq.ParquetWriter, pa.DataType]:
-        if writer is None:
-            token_type = _token_type(batch)
-            writer = pq.ParquetWriter(f, schema(token_type), compression=self.config.compression)
-        if batch or (final and writer is not None):
-            writer.write_table(to_table(batch, token_type))
-        return writer, token_type
+
+def token_type_of(dtype: Any) -> pa.DataType:
+    """The Arrow type of token ids for a numpy dtype (uint16 or uint32)."""
+    return pa.uint16() if np.dtype(dtype).itemsize <= 2 else pa.uint32()
 
 
 def to_table(docs: list[Document], token_type: pa.DataType = UINT16) -> pa.Table:
@@ -107,11 +113,12 @@ def to_table(docs: list[Document], token_type: pa.DataType = UINT16) -> pa.Table
 
 
 def _token_type(batch: list[Document]) -> pa.DataType:
+    """Without the run's type (no tokenize block known): from the first tokenized document."""
     for d in batch:
         ids = d.metadata.get("token_ids")
         if ids is not None:
-            return pa.uint32() if np.asarray(ids).dtype.itemsize > 2 else pa.uint16()
-    return pa.uint32()
+            return token_type_of(np.asarray(ids).dtype)
+    return UINT16
 
 
 def _jsonable(obj: Any) -> Any:
