@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def main() -> None:
     if args.old:
         spec = importlib.util.spec_from_file_location("old_warc", args.old)
         module = importlib.util.module_from_spec(spec)
+        sys.modules["old_warc"] = module  # dataclasses look their module up while the class is made
         spec.loader.exec_module(module)
         readers["previous (gzip stream)"] = module.WarcReader
     for path in args.warcs:

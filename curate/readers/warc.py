@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _GZIP_MAGIC = b"\x1f\x8b"
+_MAX_HEADER_BYTES = 1 << 17  # a WARC header block longer than fastwarc accepts (it stops near 64 KB)
 
 
 class DamagedArchiveError(Exception):
@@ -402,7 +403,9 @@ class _EventStream(io.RawIOBase):
 
 def _framed(data: bytes, start: int, length: int) -> bool:
     """The record at ``start`` ends ``length`` bytes after its headers: blank lines, then the end or a record."""
-    crlf, lf = data.find(b"\r\n\r\n", start), data.find(b"\n\n", start)  # old writers (ClueWeb09): LF
+    stop = start + _MAX_HEADER_BYTES
+    crlf = data.find(b"\r\n\r\n", start, stop)
+    lf = data.find(b"\n\n", start, crlf if crlf >= 0 else stop)  # LF-only writers: ClueWeb09
     if crlf < 0 and lf < 0:
         return False
     end = (crlf + 4 if lf < 0 or 0 <= crlf < lf else lf + 2) + length
