@@ -49,7 +49,7 @@ def test_recipe_reader_settings_are_checked_up_front(tmp_path: Path) -> None:
     [
         ("blocks:\n  - extract: {extractr: resiliparse}\n", "unknown key 'extractr'; allowed: "),
         ("blocks:\n  - extrakt\n", "unknown block 'extrakt'; allowed: url_filter, extract"),
-        ("blocks:\n  - extract: {extractor: lynx}\n", "extractor must be 'trafilatura' or 'resiliparse'"),
+        ("blocks:\n  - extract: {extractor: lynx}\n", "extractor must be one of 'trafilatura', 'resiliparse', got 'lynx'"),
         ("name: x\nstages: []\nblocks: []\n", "unknown key(s) ['stages']"),
         ("- extract\n", "a recipe is a mapping with a 'blocks' list"),
         ("blocks: null\n", "'blocks' must be a list"),
@@ -85,3 +85,19 @@ def test_yaml_cannot_execute_code(tmp_path: Path) -> None:
 def test_curate_recipes_lists_them() -> None:
     out = subprocess.run([sys.executable, "-m", "curate.cli", "recipes"], capture_output=True, text=True, check=True)
     assert "fineweb" in out.stdout and "fast" in out.stdout and "minhash_dedup" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("{timeout_seconds: -1}", "timeout_seconds must be > 0"),
+        ("{timeout_seconds: 1s}", "timeout_seconds must be a number or null"),
+        ("{max_bad_char_fraction: 2}", "max_bad_char_fraction must be within [0, 1]"),
+    ],
+)
+def test_extract_settings_are_checked_in_the_config(tmp_path: Path, params: str, message: str) -> None:
+    """The Python API and YAML get the checks the CLI flags have (only --extract-timeout was checked)."""
+    path = tmp_path / "r.yaml"
+    path.write_text(f"blocks:\n  - extract: {params}\n")
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_recipe(str(path)).build()
