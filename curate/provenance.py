@@ -34,6 +34,8 @@ def provenance(pipeline: Any) -> dict[str, Any]:
         cfg = getattr(block, "config", None)
         if block.name == "extract" and cfg is not None:
             out["extractor"] = f"{cfg.extractor} {versions.get(cfg.extractor, '?')}"
+            if cfg.extractor == "trafilatura" and getattr(cfg, "accelerate_trafilatura", False):
+                out["extractor"] += " (accelerated, byte-identical)"
         elif block.name == "language" and cfg is not None:
             out["language_model"] = _language_model(getattr(cfg, "model_path", None))
         elif block.name == "tokenize" and cfg is not None:
