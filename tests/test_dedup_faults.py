@@ -5,6 +5,7 @@ the output, the removal record and the index equal an undisturbed run's, documen
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -174,13 +175,15 @@ def test_a_zombie_attempt_never_changes_what_readers_see(
     shard_ids = [r[0] for r in json.loads((out / "_work" / "minhash_dedup" / "inputs.json").read_text())["inputs"]]
     config = MinHashConfig(partitions=4, index_dir=str(index))
     plan = make_plan(step_root, shard_ids, config, str(index))
-    band_values = run_stage(SerialExecutor(), "bands", bands.band_shard_task, [(f"b{i}", (plan, i)) for i in range(len(shard_ids))])
-    band_files = attempts(band_values)
+    band_values = run_stage(
+        SerialExecutor(), "bands", bands.band_shard_task, [(f"b{i}", (plan, i)) for i in range(len(shard_ids))]
+    )
+    plan = dataclasses.replace(plan, band_attempts=attempts(band_values))
     module, task, args, own = {
         "bands": (bands, bands.band_shard_task, (plan, 0), plan.layout.bands_marker(0)),
-        "pairs": (pairs, pairs.pairs_task, (plan, 1, band_files), plan.layout.edges_marker(1)),
+        "pairs": (pairs, pairs.pairs_task, (plan, 1), plan.layout.edges_marker(1)),
         "cluster": (cluster, cluster.cluster_task, (plan,), plan.layout.cluster_marker),
-        "index": (index_module, index_module.index_part_task, (plan, 2, band_files), plan.layout.index_part_marker(2)),
+        "index": (index_module, index_module.index_part_task, (plan, 2), plan.layout.index_part_marker(2)),
     }[stage]
     real_marker, real_write = module.marker, module.write_parquet
     monkeypatch.setattr(module, "marker", lambda path: None if path == own else real_marker(path))

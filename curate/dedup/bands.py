@@ -118,11 +118,11 @@ def band_shard_task(plan: Plan, shard: int, fault: str | None = None) -> dict[st
     return commit(plan.layout.bands_marker(shard), {"records": int(keys.size)}, attempt)
 
 
-def read_band_partition(plan: Plan, part: int, attempts: tuple[str | None, ...]) -> tuple[np.ndarray, np.ndarray]:
+def read_band_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
     """``(keys, docs)`` of every shard's committed band file of ``part``, shards in order (docs ascend)."""
     keys, docs = [], []
     for shard in range(len(plan.shard_ids)):
-        t = read_parquet(attempt_path(plan.layout.bands(part, shard), attempts[shard]))
+        t = read_parquet(attempt_path(plan.layout.bands(part, shard), plan.band_attempt(shard)))
         keys.append(t.column("key").to_numpy())
         docs.append(t.column("doc").to_numpy())
     if not keys:

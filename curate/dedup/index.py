@@ -152,9 +152,7 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(keys), np.concatenate(docs)
 
 
-def index_part_task(
-    plan: Plan, part: int, band_attempts: tuple[str | None, ...], fault: str | None = None
-) -> dict[str, Any]:
+def index_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
     """Append this run's kept documents' band keys of ``part`` to the index (not yet committed)."""
     done = marker(plan.layout.index_part_marker(part))
     if done is not None:
@@ -164,7 +162,7 @@ def index_part_task(
     if cluster is None:
         raise FileNotFoundError(f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering")
     removed = read_parquet(plan.layout.removed_docs_file(cluster)).column("doc").to_numpy()
-    k, d = read_band_partition(plan, part, band_attempts)
+    k, d = read_band_partition(plan, part)
     keep = ~np.isin(d, removed)
     attempt = new_attempt()
     path = part_path(plan.index_dir, part, plan.run_name, attempt)

@@ -89,25 +89,21 @@ def edge_table(u: np.ndarray, v: np.ndarray) -> pa.Table:
     return pa.Table.from_arrays([pa.array(u, pa.int64()), pa.array(v, pa.int64())], schema=EDGE_SCHEMA)
 
 
-def partition_records(
-    plan: Plan, part: int, band_attempts: tuple[str | None, ...]
-) -> tuple[np.ndarray, np.ndarray]:
+def partition_records(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
     """Band keys of ``part``: index runs first, then shards in order, so documents ascend."""
-    k, d = read_band_partition(plan, part, band_attempts)
+    k, d = read_band_partition(plan, part)
     if not plan.index_runs:
         return k, d
     ik, id_ = read_index_partition(plan, part)
     return np.concatenate([ik, k]), np.concatenate([id_, d])
 
 
-def pairs_task(
-    plan: Plan, part: int, band_attempts: tuple[str | None, ...], fault: str | None = None
-) -> dict[str, Any]:
+def pairs_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
     """Stage 2 (one task per partition): the partition's candidate edges."""
     done = marker(plan.layout.edges_marker(part))
     if done is not None:
         return {**done, "skipped": True}
-    keys, docs = partition_records(plan, part, band_attempts)
+    keys, docs = partition_records(plan, part)
     attempt = new_attempt()
     if plan.verify:
         u, v = anchor_edges(keys, docs, VERIFY_ANCHORS, min_new_doc=plan.n_index)

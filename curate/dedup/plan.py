@@ -52,6 +52,15 @@ class Plan:
     written: int = 0  # the first ``written`` shards are already output: their removal lists are settled
     base_plan: str | None = None  # the plan whose removal lists those shards were written with
     sig_attempts: tuple[str | None, ...] = ()  # the attempt each shard's signature marker names
+    # set by the driver once a stage is committed (empty before): the attempt each task's marker names
+    band_attempts: tuple[str | None, ...] = ()
+    pair_attempts: tuple[str | None, ...] = ()
+
+    def band_attempt(self, shard: int) -> str | None:
+        return self.band_attempts[shard] if self.band_attempts else None
+
+    def pair_attempt(self, part: int) -> str | None:
+        return self.pair_attempts[part] if self.pair_attempts else None
 
     def sig_file(self, shard: int) -> str:
         """The committed signature file of shard ``shard`` (the one its marker named at plan time)."""

@@ -120,15 +120,17 @@ def run_global_stages(
     seconds["plan"] = round(time.perf_counter() - t0, 3)
     parts = range(plan.partitions)
     bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(shard_ids))])
-    band_files = attempts(bands)  # readers open exactly the files the markers name
-    pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, band_files, fault)) for p in parts])
+    # readers open exactly the files the committed markers name (one plan object per stage: sent once)
+    plan = dataclasses.replace(plan, band_attempts=attempts(bands))
+    pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, fault)) for p in parts])
     verified: list[dict] = []
     if plan.verify:
+        plan = dataclasses.replace(plan, pair_attempts=attempts(pairs))
         shards = range(len(shard_ids))
         fetched = stage(
             "verify_fetch",
             fetch_task,
-            [(f"verify_fetch/{k}", (plan, k, attempts(pairs), fault)) for k in range(plan.n_sources)],
+            [(f"verify_fetch/{k}", (plan, k, fault)) for k in range(plan.n_sources)],
         )
         incoming = route_fetched(fetched, len(shard_ids))
         verified = stage(
@@ -147,8 +149,7 @@ def run_global_stages(
     write_json(plan.step.current, {"plan_id": plan.plan_id})
     if index_dir:
         with index_lock(index_dir):  # one writer of the index at a time: no commit loses another's entry
-            index_tasks = [(f"index/{p}", (plan, p, band_files, fault)) for p in parts]
-            stage("index", index_part_task, index_tasks)
+            stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
             stage("index_commit", commit_run, [("index_commit", (plan,))])
     return {
         "plan": plan.plan_id,

@@ -94,9 +94,7 @@ def first_shard(plan: Plan, source: int) -> int:
     return max(0, source - len(plan.index_runs))
 
 
-def fetch_task(
-    plan: Plan, source: int, pair_attempts: tuple[str | None, ...], fault: str | None = None
-) -> dict[str, Any]:
+def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, Any]:
     """Verification step 1 (one task per source): attach the smaller ends' payloads, re-split by target shard."""
     done = marker(plan.layout.fetched_marker(source))
     if done is not None:
@@ -104,7 +102,7 @@ def fetch_task(
     column = plan.config.verify_column
     schema = fetched_schema(plan.config)
     parts = [
-        read_parquet(attempt_path(plan.layout.candidates(p, source), pair_attempts[p])) for p in range(plan.partitions)
+        read_parquet(attempt_path(plan.layout.candidates(p, source), plan.pair_attempt(p))) for p in range(plan.partitions)
     ]
     u = np.concatenate([t.column("u").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
     v = np.concatenate([t.column("v").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
