@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.dedup.bands import band_table, partition_of, read_band_partition
-from curate.dedup.config import MinHashConfig
+from curate.dedup.index_manifest import IndexRun, is_own_run, manifest_path, read_manifest
 from curate.dedup.layout import (
     attempt_path,
     commit,
@@ -39,12 +39,8 @@ from curate.dedup.layout import (
     read_parquet,
     write_parquet,
 )
-from curate.dedup.plan import IndexRun, Plan
-from curate.storage import atomic_open, exists, filesystem, iter_json, join, read_json, write_json
-
-
-def manifest_path(index_dir: str) -> str:
-    return join(index_dir, "manifest.json")
+from curate.dedup.plan import Plan
+from curate.storage import atomic_open, exists, filesystem, iter_json, join, write_json
 
 
 def part_path(index_dir: str, part: int, run_name: str, attempt: str | None = None) -> str:
@@ -83,42 +79,6 @@ def _write_index_payloads(plan: Plan, column: str, attempt: str) -> None:
                     w = stack.enter_context(pq.ParquetWriter(out, schema, compression="none", use_dictionary=False))
                 for g in range(pf.metadata.num_row_groups):
                     w.write_table(pf.read_row_group(g, columns=[column]))
-
-
-def read_manifest(index_dir: str) -> dict[str, Any] | None:
-    path = manifest_path(index_dir)
-    return read_json(path) if exists(path) else None
-
-
-def is_own_run(name: str, workdir_run: str) -> bool:
-    """Entries of one workdir are named ``<workdir run>.<batch>`` (bare ``<workdir run>`` before batches)."""
-    return name == workdir_run or name.startswith(workdir_run + ".")
-
-
-def index_snapshot(
-    index_dir: str, config: MinHashConfig, workdir_run: str
-) -> tuple[tuple[IndexRun, ...], int]:
-    """Runs this run dedups against, numbered from 0: every committed run of *other* workdirs.
-
-    This workdir's own entries are left out: its plans cover every shard it has seen, so a
-    resumed or grown run never finds its own documents in the index.
-    """
-    manifest = read_manifest(index_dir)
-    if manifest is None:
-        return (), 0
-    if manifest["band_fingerprint"] != config.band_fingerprint():
-        raise ValueError(
-            f"index {index_dir} was built with other MinHash settings "
-            f"(bands={manifest.get('bands')}, rows={manifest.get('rows')}); use the same or another index dir"
-        )
-    runs, offset = [], 0
-    for r in manifest["runs"]:
-        if is_own_run(r["name"], workdir_run):
-            continue
-        parts = tuple(r.get("parts") or ())
-        runs.append(IndexRun(r["name"], offset, int(r["n_docs"]), int(r["bits"]), parts, r.get("attempt")))
-        offset += int(r["n_docs"])
-    return tuple(runs), offset
 
 
 def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,20 +18,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from curate.dedup.config import MinHashConfig
+from curate.dedup.index_manifest import IndexRun, index_snapshot
 from curate.dedup.layout import PlanLayout, StepLayout
 from curate.storage import exists, file_names, iter_json, read_json, write_json
-
-
-@dataclass(frozen=True)
-class IndexRun:
-    """One earlier run stored in the persistent index, as numbered in this plan."""
-
-    name: str
-    offset: int
-    n_docs: int
-    bits: int
-    parts: tuple[str | None, ...] = ()  # committed attempt of each partition file (empty: plain names)
-    attempt: str | None = None  # committed attempt of the run's ids and payload files
 
 
 @dataclass(frozen=True)
@@ -127,8 +116,6 @@ def make_plan(
     step_root: str, shard_ids: list[str], config: MinHashConfig, index_dir: str | None, written: int = 0
 ) -> Plan:
     """Read the shards' signature markers and the index manifest; write (or reuse) the plan."""
-    from curate.dedup.index import index_snapshot
-
     step = StepLayout(step_root)
     if len(set(shard_ids)) != len(shard_ids):
         raise ValueError("shard ids must be unique")
