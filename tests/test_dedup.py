@@ -982,3 +982,13 @@ def test_index_commit_waits_for_the_index_lock(tmp_path: Path, pages: list[tuple
     assert not (index / "manifest.json").exists() and not list(index.glob("p*/*.parquet"))
     assert dedup_cli.main(argv) == 0
     assert len(json.loads((index / "manifest.json").read_text())["runs"]) == 1
+
+
+def test_cluster_marker_records_cluster_sizes(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    """The report reads cluster sizes from the committed marker (not by listing removal files, where
+    a killed attempt's files may also lie): 30 near-copies of 30 pages are 30 clusters of two."""
+    paths, dups = _pipeline_inputs(tmp_path, pages)
+    out = tmp_path / "out"
+    assert dedup_cli.main([*paths, "-o", str(out)]) == 0
+    stats = json.loads((out / "dedup_stats.json").read_text())
+    assert stats["cluster_sizes"] == {"2": len(dups)}

@@ -259,6 +259,19 @@ def direct_removals(
     return removed, roots[removed].astype(np.int64), by_preference[best[loser]], members
 
 
+def cluster_sizes(kept_ids: list[pa.Array]) -> dict[str, int]:
+    """``{size: clusters}`` of the removal lists: a survivor and the documents that name it as kept.
+
+    In the marker, so a report reads what this attempt decided rather than listing the folder
+    (where a killed attempt's files may also lie).
+    """
+    if not kept_ids or sum(len(a) for a in kept_ids) == 0:
+        return {}
+    counts = pa.concat_arrays(kept_ids).value_counts().field("counts").to_numpy()
+    sizes, n = np.unique(counts + 1, return_counts=True)
+    return {str(int(s)): int(k) for s, k in zip(sizes, n, strict=True)}
+
+
 def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     """Stage 3: components, keepers, and one removal list per shard (written even when empty)."""
     done = marker(plan.layout.cluster_marker)
@@ -323,6 +336,8 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(write_removals, range(len(plan.shard_ids))))
     all_removed = np.union1d(settled, removed).astype(np.int64)
+    kept_of_removed = [t.column("kept_id").combine_chunks() for t in settled_lists]
+    kept_of_removed.append(kept_ids.take(pa.array(keeper_index)))
     write_parquet(attempt_path(plan.layout.removed_docs, attempt), pa.table({"doc": pa.array(all_removed, pa.int64())}))
     batch_members = members >= k
     return commit(
@@ -332,6 +347,7 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
             "clustered_docs": int(batch_members.sum()),
             "removed": int(all_removed.size),
             "removed_new": int(removed.size),
+            "cluster_sizes": cluster_sizes(kept_of_removed),
             "removed_matching_index": int((keeper_g < plan.n_index).sum()),
             "union_find_rounds": rounds,
             "nodes": int(edges.n_nodes),
