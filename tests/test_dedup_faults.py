@@ -195,3 +195,17 @@ def test_a_zombie_attempt_never_changes_what_readers_see(
     assert _committed_state(out, index, paths) == before
     assert dedup_cli.main(argv) == 0
     assert _committed_state(out, index, paths) == before
+
+
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_commit_creates_a_marker_only_once(tmp_path: Path, where: str) -> None:
+    """The first attempt's marker stands; a later attempt gets it back (locally by an exclusive
+    link, on a store without one by a check first: fsspec's in-memory store stands in for it)."""
+    from curate.dedup.layout import attempt_path, commit
+
+    root = str(tmp_path) if where == "local" else f"memory://{tmp_path.name}"
+    path = f"{root}/m/_done/p00001.json"
+    first = commit(path, {"edges": 3}, "aaaa")
+    assert commit(path, {"edges": 5}, "bbbb") == first == {"edges": 3, "attempt": "aaaa"}
+    assert attempt_path(f"{root}/m/p00001.parquet", "aaaa") == f"{root}/m/p00001.aaaa.parquet"
+    assert attempt_path(f"{root}/m/p00001.parquet", None) == f"{root}/m/p00001.parquet"
