@@ -544,6 +544,11 @@ def print_report(result: dict[str, Any]) -> None:
             )
 
 
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def run_benchmark(cfg: BenchConfig, show: int) -> dict[str, Any]:
     dt_python = ensure_venv(cfg.dt_venv) if "datatrove" in cfg.engines else Path()
     result: dict[str, Any] = {
@@ -554,6 +559,8 @@ def run_benchmark(cfg: BenchConfig, show: int) -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "curate_commit": _git("rev-parse", "--short", "HEAD"),
+        "curate_tree_changes": _git("status", "--short", "--", "curate", "filters", "pipelines").splitlines(),
         "versions": {
             "ours": our_versions(),
             "datatrove_venv": venv_versions(dt_python) if dt_python.name else {},
