@@ -134,10 +134,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         check_output_dir(args.output)
         pipeline = build_pipeline(args)
-        if pipeline.reader is None:  # our readers: each local input must be WARC or Parquet
-            check_inputs(args.inputs, args.cc_prefix)
-        executor = make_executor(args)
         inputs = InputConfig(settle_seconds=args.settle_seconds)
+        if pipeline.reader is None:  # our readers: each local input must be WARC or Parquet
+            check_inputs(args.inputs, args.cc_prefix, inputs)
+        executor = make_executor(args)
         result = run_pipeline(
             pipeline, args.inputs, args.output, executor, not args.no_progress, args.cc_prefix, inputs
         )

@@ -281,11 +281,6 @@ def test_an_hourly_job_over_a_folder_being_filled(built: dict[str, Path], tmp_pa
     assert len(list((out / "_done").glob("*.json"))) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="curate/commands/validate.py sniffs every listed input before the run without the settle "
-    "policy: a zero-byte file that has just appeared refuses the whole run (exit 2)",
-)
 def test_a_download_that_has_just_started_does_not_stop_the_job(built: dict[str, Path], tmp_path: Path) -> None:
     incoming = tmp_path / "incoming"
     incoming.mkdir()

@@ -16,7 +16,7 @@ import os
 import zlib
 from collections.abc import Iterable
 
-from curate.readers.inputs import COMMON_CRAWL_PREFIX, expand_inputs
+from curate.readers.inputs import COMMON_CRAWL_PREFIX, InputConfig, SkippedInputs, expand_inputs
 from curate.registry import ConfigError
 from curate.storage import filesystem, is_local
 
@@ -61,13 +61,17 @@ def check_input_file(path: str) -> None:
     raise ConfigError(f"input {path!r} is not a WARC/WET/WAT file (gzip or plain) nor Parquet: {shown}")
 
 
-def check_inputs(inputs: Iterable[str], cc_prefix: str = COMMON_CRAWL_PREFIX) -> int:
-    """Sniff every local input (streaming; remote ones are left to the reader); returns how many."""
+def check_inputs(
+    inputs: Iterable[str], cc_prefix: str = COMMON_CRAWL_PREFIX, config: InputConfig | None = None
+) -> int:
+    """Sniff every local input the run would take (streaming; remote ones are left to the reader);
+    returns how many. Files still being written (``config``'s settle policy) are not sniffed: a
+    download that has just started is left for a later run, not a bad input."""
     checked = 0
     for item in inputs:
         if _remote(item):
             continue  # a remote paths list's 90,000 lines are not read twice, nor its files opened
-        for shard in expand_inputs([item], cc_prefix):
+        for shard in expand_inputs([item], cc_prefix, config, SkippedInputs(warn=False)):
             if not _remote(shard.path):
                 check_input_file(filesystem(shard.path)[1])
                 checked += 1

@@ -81,10 +81,11 @@ class SkippedInputs:
     """Inputs left for a later run, with why: the runner reports them ("N inputs still being written")."""
 
     items: list[tuple[str, str]] = field(default_factory=list)
+    warn: bool = True  # log the first few (a pre-run check that lists the inputs again does not)
 
     def add(self, path: str, reason: str) -> None:
         self.items.append((path, reason))
-        if len(self.items) <= _WARN_EACH:
+        if self.warn and len(self.items) <= _WARN_EACH:
             log.warning("input %s skipped (%s): a later run will take it", path, reason.replace("_", " "))
 
     @property
