@@ -415,3 +415,31 @@ def test_two_runs_at_once_one_writes_the_other_exits_3(
         assert any("another run" in e for e in errs)
     assert dataset(out) == reference
     assert_clean_finish(out)
+
+
+# --- a global stage that fails -------------------------------------------------------------------------
+
+
+def test_failed_global_stage_is_recorded_with_stats_and_a_rerun_resumes(shards: list[Path], tmp_path: Path) -> None:
+    """A MinHash stage task that raises is a retryable failure: the run says so (no exception out of
+    run_pipeline), stats.json and the manifest record it, and the rerun completes the job."""
+    from curate.dedup.step import MinHashDedup
+
+    def pipeline(fault: str | None) -> Pipeline:
+        return small_pipeline(MinHashDedup(fault=fault))
+
+    inputs = [str(s) for s in shards]
+    ref = tmp_path / "ref"
+    assert run_pipeline(pipeline(None), inputs, str(ref), LocalExecutor(2), progress=False).ok
+    out = tmp_path / "out"
+    first = run_pipeline(pipeline("pairs:0"), inputs, str(out), LocalExecutor(2), progress=False)
+    assert [f["shard"] for f in first.failed] == ["<minhash_dedup>"]
+    assert "stage 'pairs' failed" in first.failed[0]["error"]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["shards_failed"][0]["shard"] == "<minhash_dedup>" and stats["shards_complete"] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["runs"][-1]["status"] == "failed"
+    assert not list((out / "data").glob("*.parquet")) if (out / "data").exists() else True
+    second = run_pipeline(pipeline(None), inputs, str(out), LocalExecutor(2), progress=False)
+    assert second.ok
+    assert api_dataset(out) == api_dataset(ref)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from curate.blocks import Block, GlobalStep
+from curate.blocks import Block, GlobalStep, GlobalStepFailed
 from curate.dedup.bands import band_shard_task
 from curate.dedup.cluster import cluster_task
 from curate.dedup.config import MinHashConfig
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 INDEX_LOCK_WAIT = 600.0  # seconds a run waits for another run's index commit before giving up
 
 
-class StageFailed(RuntimeError):
+class StageFailed(GlobalStepFailed):
     """Some tasks of a stage failed; the finished ones are committed and a rerun resumes."""
 
 

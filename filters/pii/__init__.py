@@ -10,10 +10,31 @@
 * ``block``: :class:`PIIBlock`, the pipeline step (``name = "pii"``).
 """
 
-from .block import PIIBlock
-from .config import DEFAULT_ENTITIES, NER_ENTITIES, PIIConfig
-from .detector import Finding, PIIDetector, is_public_ip
-from .engine import NerModelMissing
+from typing import Any
+
+# Lazy (PEP 562): importing the config (the CLI's option parser does) must not load presidio,
+# ~1.2 s; the block, detector and engine load it when first used.
+_LAZY = {
+    "PIIBlock": ".block",
+    "DEFAULT_ENTITIES": ".config",
+    "NER_ENTITIES": ".config",
+    "PIIConfig": ".config",
+    "Finding": ".detector",
+    "PIIDetector": ".detector",
+    "is_public_ip": ".detector",
+    "NerModelMissing": ".engine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_ENTITIES",
