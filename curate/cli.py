@@ -103,6 +103,14 @@ def build_pipeline(args: argparse.Namespace) -> Any:
         if flag and flag not in str(e) and overrides.get(e.block or "", {}).get(e.key or "") is not None:
             raise ConfigError(f"{e} ({flag})", block=e.block, key=e.key) from None
         raise
+    if getattr(args, "on_truncated", None):
+        import dataclasses
+
+        from curate.readers.warc import WarcReaderConfig
+
+        pipeline.warc_reader = dataclasses.replace(
+            pipeline.warc_reader or WarcReaderConfig(), on_truncated=args.on_truncated
+        )
     if getattr(args, "pack", None) is not None:
         from curate.writers.packed import PackConfig, eos_token_id
 

@@ -173,3 +173,25 @@ def test_cli_reads_a_url_input_and_a_404_is_a_bad_input(http_server: str, tmp_pa
         [*base, f"{http_server}/nope.warc.gz"], capture_output=True, text=True, timeout=300
     )
     assert missing.returncode == 2 and "does not exist" in missing.stderr, missing.stderr
+
+
+def test_cli_on_truncated_fails_by_default_and_keeps_when_asked(warc_dir: Path, tmp_path: Path) -> None:
+    """A cut-off download fails its shard (the next run redoes it); --on-truncated keep accepts the part read."""
+    data = (warc_dir / "wget-2024-sample-0000.warc.gz").read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    base = [sys.executable, "-m", "curate.cli", "run", str(cut), "--recipe", "fast",
+            "--skip", "minhash_dedup,pii_formatter,tokenize", "--no-progress"]  # fmt: skip
+    failed = subprocess.run([*base, "-o", str(tmp_path / "a")], capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert not list((tmp_path / "a" / "data").glob("*.parquet"))
+    kept = subprocess.run(
+        [*base, "-o", str(tmp_path / "b"), "--on-truncated", "keep"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert kept.returncode == 0, kept.stderr
+    reader = json.loads((tmp_path / "b" / "stats.json").read_text())["blocks"][0]
+    assert reader["name"] == "warc_reader" and reader["dropped"].get("file_truncated") == 1
+    assert reader["docs_out"] > 5

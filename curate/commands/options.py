@@ -99,6 +99,12 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--language-threshold", type=number, help="minimum fastText score, within [0, 1]")
     p.add_argument("--language-model", help="fastText LID model (lid.176.bin, lid.176.ftz, ...)")
     p.add_argument("--pii-ner-model", help="spaCy model name for optional PERSON/LOCATION detection")
+    p.add_argument(
+        "--on-truncated",
+        choices=("fail", "keep"),
+        help="a WARC that ends inside a record: fail the shard (default: a half-downloaded file is redone "
+        "by the next run) or keep the records read before the cut (counted as file_truncated)",
+    )
     p.add_argument("--skip", default="", help="comma-separated block names to leave out (as in the funnel)")
 
 
