@@ -83,6 +83,8 @@ def run_pipeline(
         result = RunResult(outdir=outdir, shards=len(shards))
         try:
             result = _run_locked(pipeline, shards, outdir, executor, progress, dict(deferred.by_reason()), made_with)
+            _add_run_times(result, manifest, time.time() - run["started"])
+            write_json(f"{outdir}/stats.json", result.stats)
         finally:
             done = _committed(Layout(outdir), None)
             states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
@@ -95,6 +97,8 @@ def run_pipeline(
                 skipped=result.skipped,
                 failed=len(result.failed),
                 inputs_deferred=deferred.count,
+                wall_seconds=(result.stats.get("run") or {}).get("wall_seconds")
+                or round(time.time() - run["started"], 3),
             )
             record_run(outdir, manifest, states, run)
     return result
@@ -173,8 +177,21 @@ def _run_locked(
     result.skipped = result.shards - len(processed) - len({f["shard"] for f in result.failed})
     result.stats = _merged_stats(layout, shards, len(passes), global_stats, result, time.time() - started)
     result.stats["made_with"] = made_with
-    write_json(f"{outdir}/stats.json", result.stats)
     return result
+
+
+def _add_run_times(result: RunResult, manifest: dict[str, Any], seconds: float) -> None:
+    """``wall_seconds``: the runs that did work, summed (a no-op rerun does not reset it to 0.003 s);
+    ``run``: this run alone."""
+    earlier = sum(r.get("wall_seconds", 0.0) for r in manifest["runs"][:-1] if r.get("processed"))
+    result.stats["run"] = {
+        "wall_seconds": round(seconds, 3),
+        "processed": result.processed,
+        "skipped": result.skipped,
+        "failed": len(result.failed),
+        "number": len(manifest["runs"]),
+    }
+    result.stats["wall_seconds"] = round(earlier + (seconds if result.processed else 0.0), 3)
 
 
 def _last_line(error: str | None) -> str:
@@ -213,11 +230,14 @@ def _run_global(step: Any, layout: Layout, ids: list[str], executor: Executor) -
 def _merged_stats(
     layout: Layout, shards: list[Shard], n_passes: int, global_stats: dict, result: RunResult, seconds: float
 ) -> dict[str, Any]:
-    """Fold every committed shard's per-pass stats into one list of blocks, in pipeline order."""
+    """Fold the per-pass stats of every shard committed in the folder into one list of blocks, in
+    pipeline order (a rerun over one input still reports the whole folder, as ``data/`` holds it)."""
     merged: dict[str, BlockStats] = {}
     rows = 0
     committed = [_committed(layout, i) for i in range(n_passes - 1)] + [_committed(layout, None)]
-    complete = [s.id for s in shards if s.id in committed[-1]]
+    # every shard the folder holds, not only this run's inputs: the totals always match data/
+    this_run = [s.id for s in shards]
+    complete = [i for i in this_run if i in committed[-1]] + sorted(committed[-1] - set(this_run))
     paths = [
         (i, layout.pass_marker(i, sid) if i < n_passes - 1 else layout.marker(sid))
         for sid in complete
@@ -236,7 +256,7 @@ def _merged_stats(
     blocks = [b.to_dict() for b in merged.values()]
     return {
         "outdir": layout.outdir,
-        "shards": len(shards),
+        "shards": len(set(this_run) | committed[-1]),
         "shards_complete": len(complete),
         "shards_failed": result.failed,
         "docs_written": rows,

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from curate import ConfigError, LocalExecutor, Pipeline, run_pipeline
@@ -195,3 +196,19 @@ def test_cli_on_truncated_fails_by_default_and_keeps_when_asked(warc_dir: Path, 
     reader = json.loads((tmp_path / "b" / "stats.json").read_text())["blocks"][0]
     assert reader["name"] == "warc_reader" and reader["dropped"].get("file_truncated") == 1
     assert reader["docs_out"] > 5
+
+
+def test_stats_always_describe_the_whole_folder(warc_dir: Path, tmp_path: Path) -> None:
+    """A rerun over fewer inputs, or a no-op rerun, must not rewrite the totals to less than data/ holds."""
+    out = tmp_path / "out"
+    both = [str(warc_dir / "wget-2024-sample-0000.warc.gz"), str(warc_dir / "wget-2024-sample-0001.warc.gz")]
+    first = run_pipeline(fast_pipeline(), both, str(out), LocalExecutor(1), progress=False)
+    rows = sum(pq.read_metadata(p).num_rows for p in (out / "data").glob("*.parquet"))
+    assert first.stats["docs_written"] == rows > 10
+    wall = first.stats["wall_seconds"]
+    again = run_pipeline(fast_pipeline(), both[:1], str(out), LocalExecutor(1), progress=False)
+    stats = json.loads((out / "stats.json").read_text())
+    assert (stats["docs_written"], stats["shards_complete"], stats["shards"]) == (rows, 2, 2)
+    assert stats["wall_seconds"] == wall  # the folder's work time; this run did none
+    assert stats["run"]["processed"] == 0 and stats["run"]["number"] == 2 and again.processed == 0
+    assert sum(b["docs_out"] for b in stats["blocks"] if b["name"] == "extract") == rows
