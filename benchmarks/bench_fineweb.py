@@ -410,7 +410,7 @@ def compare(dt_out: Path, ours_out: Path, ours_stats: dict[str, Any], show: int)
                 "url": (ours.get(doc_id) or dtd.kept.get(doc_id) or {}).get("url"),
                 "kept_by": "ours" if doc_id in ours else "datatrove",
                 "datatrove_step": "kept" if doc_id in dtd.kept else dtd.step_of.get(doc_id, "unknown"),
-                "our_step": "kept" if doc_id in ours else sampled.get(doc_id, "dropped (step not recorded)"),
+                "our_step": "kept" if doc_id in ours else sampled.get(doc_id, "a step not recorded"),
                 "ours_text": (ours.get(doc_id) or {}).get("text", "")[:200],
                 "datatrove_text": dtd.texts.get(doc_id, "")[:200],
             }
