@@ -21,6 +21,7 @@ from curate.provenance import provenance
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, InputConfig, Shard, SkippedInputs, expand_inputs
 from curate.stats import BlockStats
 from curate.storage import exists, file_names, iter_json, read_json, remove_stale_temporaries, write_json
+from curate.writers.card import write_card
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def run_pipeline(
             result = _run_locked(pipeline, shards, outdir, executor, progress, dict(deferred.by_reason()), made_with)
             _add_run_times(result, manifest, time.time() - run["started"])
             write_json(f"{outdir}/stats.json", result.stats)
+            write_card(outdir, result.stats, manifest["pipeline"])
         finally:
             done = _committed(Layout(outdir), None)
             states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}

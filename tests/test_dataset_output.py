@@ -47,3 +47,16 @@ def test_datasets_loads_the_readme_line_and_tokens_decode(output: Path, gpt2_tok
     for row in ds.select(range(5)):
         assert len(row["token_ids"]) == row["num_tokens"]
         assert tok.decode(row["token_ids"]) == row["text"]
+
+
+def test_the_output_folder_loads_as_it_is(output: Path) -> None:
+    """load_dataset(OUTDIR): the dataset card's configs name data/*.parquet, so _work/, _done/ and the
+    JSON files are not taken for data; the card agrees with stats.json."""
+    import json
+
+    ds = datasets.load_dataset(str(output), split="train")
+    stats = json.loads((output / "stats.json").read_text())
+    assert ds.num_rows == stats["docs_written"] > 10
+    card = (output / "README.md").read_text()
+    assert card.startswith("---\nconfigs:") and f"{stats['tokens_written']:,} tokens" in card
+    assert "trafilatura" in card or "resiliparse" in card
