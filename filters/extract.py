@@ -1,7 +1,9 @@
 """HTML -> main text: trafilatura (FineWeb's extractor, the faithful default) or resiliparse (fast).
 
-Pages are decoded once here (HTTP charset, else resiliparse's detector; a page that decodes into
-mostly replacement characters is dropped as ``bad_encoding``). Each page gets a time limit
+Pages are decoded once here, by ``ExtractConfig.decoding`` (``filters/decoding.py``): ours, the
+HTTP charset else resiliparse's detector (a page that decodes into mostly replacement characters
+is dropped as ``bad_encoding``), or datatrove's, strict UTF-8 else cchardet's guess (a page
+neither decodes is dropped as ``bad_encoding``). Each page gets a time limit
 (a timer signal, no process per page); a page over it is dropped as ``extraction_timeout`` and
 the shard goes on. Documents that already have text and no HTML (WET records) pass unchanged.
 
@@ -15,11 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from resiliparse.parse.encoding import bytes_to_str, detect_encoding
-
 from curate.blocks import Mapper
 from curate.checks import check_range, check_types
 from curate.document import Document
+from curate.filters.decoding import DECODINGS, Decoding, decode_declared_then_detect, decode_page
 from curate.timeout import Clock, TimeLimitExceeded, time_limit
 
 Extractor = Literal["trafilatura", "resiliparse"]
@@ -36,7 +37,9 @@ class ExtractConfig:
     favour_precision: bool = True
     include_comments: bool = False
     deduplicate: bool = True
-    max_bad_char_fraction: float = 0.01
+    max_bad_char_fraction: float = 0.01  # declared_then_detect only: strict decoding replaces nothing
+    # "declared_then_detect" (ours) or "utf8_then_detect" (datatrove's WarcReader; fineweb recipe)
+    decoding: Decoding = "declared_then_detect"
     # trafilatura through curate.text.trafilatura_fast: byte-identical text, ~2.5x faster per core
     # (benchmarks/README_extract.md). Not in repr: output folders fingerprint repr(config), and
     # the text does not change.
@@ -46,6 +49,8 @@ class ExtractConfig:
         check_types(self)  # a YAML `timeout_seconds: "1s"` fails here, naming the key
         check_range(self, "timeout_seconds", 0, open_low=True)
         check_range(self, "max_bad_char_fraction", 0, 1)
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, not {self.decoding!r}")
 
 
 class Extract(Mapper):
@@ -70,9 +75,13 @@ class Extract(Mapper):
     def map(self, doc: Document) -> str | None:
         if doc.html is None:
             return None if doc.text else "empty_extraction"
-        html = decode_html(doc.html, doc.metadata.pop("_http_charset", None))
+        cfg = self.config
+        html = decode_page(doc.html, doc.metadata.pop("_http_charset", None), cfg.decoding)
         doc.html = None
-        if html is None or _bad_chars(html) > self.config.max_bad_char_fraction * max(len(html), 1):
+        if html is None:
+            return "bad_encoding"
+        lossy = cfg.decoding == "declared_then_detect"
+        if lossy and _bad_chars(html) > cfg.max_bad_char_fraction * max(len(html), 1):
             return "bad_encoding"
         try:
             with time_limit(self.config.timeout_seconds, self.config.timeout_clock):
@@ -113,16 +122,7 @@ class Extract(Mapper):
         )
 
 
-def decode_html(body: bytes, charset: str | None = None) -> str | None:
-    """Bytes -> str with the declared charset, else the detected one; None if undecodable."""
-    encoding = charset or detect_encoding(body)
-    try:
-        return bytes_to_str(body, encoding, errors="replace")
-    except (LookupError, UnicodeError):
-        try:
-            return bytes_to_str(body, detect_encoding(body), errors="replace")
-        except (LookupError, UnicodeError):
-            return None
+decode_html = decode_declared_then_detect  # the name benchmarks and older callers import
 
 
 def _bad_chars(text: str) -> int:

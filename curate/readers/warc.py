@@ -29,14 +29,17 @@ from typing import IO, Literal
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from curate.document import Document
+from curate.readers import libmagic
 from curate.readers.gzip_members import MAGIC, gzip_events
 from curate.readers.inputs import Shard
+from curate.readers.warcio_payload import warcio_payload
 from curate.stats import BlockStats
 from curate.storage import filesystem
 
 log = logging.getLogger(__name__)
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_TEXT_TYPES = (*_HTML_TYPES, "text/plain")  # what datatrove accepts for a WET conversion record
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_HEADER_BYTES = 1 << 17  # a WARC header block longer than fastwarc accepts (it stops near 64 KB)
 
@@ -63,10 +66,36 @@ class WarcReaderConfig:
     # gzip members of one record are buffered up to this size; a bigger record (or a file that is
     # one big gzip stream) is read as a stream instead, where a damaged member cannot be isolated
     max_member_bytes: int = 64 * 1024 * 1024
+    # Which header says a record is HTML: the HTTP Content-Type (ours; prefix match, parameters
+    # allowed) or Common Crawl's ``WARC-Identified-Payload-Type`` (datatrove: exact match).
+    content_type_source: Literal["http", "warc_identified"] = "http"
+    # when that header is absent: our check for HTML tags, or libmagic's MIME type (datatrove)
+    content_sniffer: Literal["html_tags", "libmagic"] = "html_tags"
+    # chunked and Content-Encoding undone by curate (tolerant: a lying gzip header is ignored) or
+    # exactly as warcio's ``content_stream()`` (datatrove)
+    body_decoding: Literal["curate", "warcio"] = "curate"
+    # WET ``conversion`` records: Common Crawl's text, kept as text (ours, id = WARC-Refers-To),
+    # or a page like any other (datatrove: own record id, type check, decoded and extracted)
+    conversion_records: Literal["text", "page"] = "text"
 
     def __post_init__(self) -> None:
         if self.on_truncated not in ("fail", "keep"):
             raise ValueError(f"on_truncated must be 'fail' or 'keep', not {self.on_truncated!r}")
+        _check_choice(self, "content_type_source", ("http", "warc_identified"))
+        _check_choice(self, "content_sniffer", ("html_tags", "libmagic"))
+        _check_choice(self, "body_decoding", ("curate", "warcio"))
+        _check_choice(self, "conversion_records", ("text", "page"))
+        if self.content_sniffer == "libmagic":
+            try:
+                libmagic.check_available()  # fail the configuration, not every shard
+            except libmagic.LibmagicUnavailable as e:
+                raise ValueError(str(e)) from None
+
+
+def _check_choice(config: object, name: str, allowed: tuple[str, ...]) -> None:
+    value = getattr(config, name)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
 
 
 @dataclass
@@ -273,22 +302,48 @@ class WarcReader:
         url = _url(record)
         if url and len(url) > cfg.max_url_chars:
             return None, "url_too_long"
-        ctype = (record.http_content_type or record.headers.get("WARC-Identified-Payload-Type") or "").lower()
-        body = record.reader.read()
-        if ctype and not ctype.startswith(_HTML_TYPES):
+        declared, accepted = self._declared_type(record, _HTML_TYPES)
+        if declared and not accepted:
             return None, "non_html"
-        if "chunked" in (http.get("Transfer-Encoding") or "").lower():
-            decoded = _undo_chunked(body)
-            if decoded is None and body.lstrip()[:1] != b"<":  # "<": stored already decoded
+        body = record.reader.read()
+        if cfg.body_decoding == "warcio":
+            chunked = http.get("Transfer-Encoding")
+            # broken chunk framing: warcio guesses (the rest raw), datatrove keeps the guess; we count
+            # it (docs/reader_faithful.md), as in the curate decoding
+            if chunked == "chunked" and _undo_chunked(body) is None and body.lstrip()[:1] != b"<":
                 return None, "malformed_chunking"
-            body = body if decoded is None else decoded
-        body = _undo_content_encoding(body, (http.get("Content-Encoding") or "").lower())
-        if not ctype and not _sniffs_html(body):
+            decoded = warcio_payload(body, http.get("Content-Encoding"), chunked)
+            if decoded is None:
+                return None, "unreadable_body"
+            body = decoded
+        else:
+            if "chunked" in (http.get("Transfer-Encoding") or "").lower():
+                dechunked = _undo_chunked(body)
+                if dechunked is None and body.lstrip()[:1] != b"<":  # "<": stored already decoded
+                    return None, "malformed_chunking"
+                body = body if dechunked is None else dechunked
+            body = _undo_content_encoding(body, (http.get("Content-Encoding") or "").lower())
+        if not declared and not self._sniffs(body, _HTML_TYPES):
             return None, "non_html"
         meta = _record_metadata(record, shard, dump)
         if record.http_charset:
             meta["_http_charset"] = record.http_charset
         return Document(id=_doc_id(record, shard, index), url=url, html=body, metadata=meta), ""
+
+    def _declared_type(self, record: WarcRecord, allowed: tuple[str, ...]) -> tuple[bool, bool]:
+        """(a type is declared, it is one of ``allowed``), from the header the config names."""
+        if self.config.content_type_source == "warc_identified":
+            # datatrove: the header verbatim, compared exactly; present but empty is a type too
+            ptype = record.headers.get("WARC-Identified-Payload-Type")
+            return ptype is not None, ptype in allowed
+        ctype = (record.http_content_type or record.headers.get("WARC-Identified-Payload-Type") or "").lower()
+        return bool(ctype), ctype.startswith(allowed)
+
+    def _sniffs(self, body: bytes, allowed: tuple[str, ...]) -> bool:
+        """No declared type: libmagic decides (datatrove), or our HTML-tag check."""
+        if self.config.content_sniffer == "libmagic":
+            return libmagic.mime_type(body) in allowed
+        return _sniffs_html(body)
 
     def _conversion(
         self, record: WarcRecord, shard: Shard, index: int, dump: str | None
@@ -299,6 +354,8 @@ class WarcReader:
         url = _url(record)
         if url and len(url) > self.config.max_url_chars:
             return None, "url_too_long"
+        if self.config.conversion_records == "page":
+            return self._conversion_page(record, shard, index, dump, url)
         text = record.reader.read().decode("utf-8", errors="replace")
         if text.count("\ufffd") > max(8, len(text) // 100):
             return None, "bad_encoding"
@@ -306,6 +363,20 @@ class WarcReader:
         doc_id = _strip_urn(refers) if refers else _doc_id(record, shard, index)
         meta = _record_metadata(record, shard, dump)
         return Document(id=doc_id, url=url, text=text.strip(), metadata=meta), ""
+
+    def _conversion_page(
+        self, record: WarcRecord, shard: Shard, index: int, dump: str | None, url: str | None
+    ) -> tuple[Document | None, str]:
+        """datatrove's way: text/plain allowed, the bytes decoded and extracted like a page's HTML."""
+        declared, accepted = self._declared_type(record, _TEXT_TYPES)
+        if declared and not accepted:
+            return None, "non_html"
+        body = record.reader.read()
+        # our tag check cannot say "text": without libmagic a conversion record is text by definition
+        if not declared and self.config.content_sniffer == "libmagic" and not self._sniffs(body, _TEXT_TYPES):
+            return None, "non_html"
+        meta = _record_metadata(record, shard, dump)
+        return Document(id=_doc_id(record, shard, index), url=url, html=body, metadata=meta), ""
 
 
 class _TailStream(io.RawIOBase):
