@@ -98,6 +98,10 @@ class Tokenize(BatchMapper):
         self.setup()  # in the driver: a file that is no tokenizer, or has no EOS, fails before any shard
 
     def setup(self) -> None:
+        # One worker per core: Rust threads inside encode_batch would only oversubscribe the core,
+        # and they cost 10-15% more CPU than one thread (benchmarks/README_quality.md). Read by
+        # tokenizers at each call; an explicit user setting wins.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         if self._tok is None:
             self._tok = load_tokenizer(self.path, "--tokenizer")
         vocab = self._tok.get_vocab_size(with_added_tokens=True)

@@ -7,6 +7,7 @@ checked against it; the agreement on real web text is in test_quality_agreement.
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 from pathlib import Path
 
@@ -420,3 +421,22 @@ def test_url_filter_rules_without_the_integrated_lists():
     strict.ensure_setup()
     assert strict.drop_reason(Document(id="0", url="https://ok.org/PORN-videos")) is None
     assert strict.drop_reason(Document(id="0", url="http://x.org/p")) is None
+
+
+def test_tokenize_runs_single_threaded_with_the_same_ids(monkeypatch, gpt2_tokenizer):
+    """Tokenize turns off the tokenizers thread pool (one worker per core: threads only add CPU)
+    unless the user set TOKENIZERS_PARALLELISM; the ids do not depend on it."""
+    from curate.filters.tokenize import Tokenize, TokenizeConfig
+    from curate.stats import BlockStats
+
+    path = gpt2_tokenizer
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
+    block = Tokenize(TokenizeConfig(tokenizer=str(path), batch_size=4))
+    assert os.environ["TOKENIZERS_PARALLELISM"] == "false"
+    texts = [PROSE * k + f" {k}\n\nnaïve café — “quoted” 🙂" for k in range(1, 10)]
+    single = [d.metadata["token_ids"].tolist() for d in block.run([Document(id="a", text=t) for t in texts], BlockStats("t"))]
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "true")
+    Tokenize(TokenizeConfig(tokenizer=str(path)))  # an explicit setting is left alone
+    assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
+    parallel = [e.ids for e in block._tok.encode_batch_fast(texts, add_special_tokens=False)]
+    assert single == parallel
