@@ -21,6 +21,7 @@ from curate.blocks import Mapper
 from curate.checks import check_range, check_types
 from curate.document import Document
 from curate.filters.decoding import DECODINGS, Decoding, decode_declared_then_detect, decode_page
+from curate.readers.config_repr import NEW_OPTION, repr_showing_set_options
 from curate.timeout import Clock, TimeLimitExceeded, time_limit
 
 Extractor = Literal["trafilatura", "resiliparse"]
@@ -39,11 +40,13 @@ class ExtractConfig:
     deduplicate: bool = True
     max_bad_char_fraction: float = 0.01  # declared_then_detect only: strict decoding replaces nothing
     # "declared_then_detect" (ours) or "utf8_then_detect" (datatrove's WarcReader; fineweb recipe)
-    decoding: Decoding = "declared_then_detect"
+    decoding: Decoding = field(default="declared_then_detect", repr=False, metadata=NEW_OPTION)
     # trafilatura through curate.text.trafilatura_fast: byte-identical text, ~2.5x faster per core
     # (benchmarks/README_extract.md). Not in repr: output folders fingerprint repr(config), and
     # the text does not change.
     accelerate_trafilatura: bool = field(default=True, repr=False)
+
+    __repr__ = repr_showing_set_options  # output folders made before `decoding` existed still match
 
     def __post_init__(self) -> None:
         check_types(self)  # a YAML `timeout_seconds: "1s"` fails here, naming the key
@@ -62,7 +65,9 @@ class Extract(Mapper):
         super().__init__()
         self.config = config or ExtractConfig()
         if self.config.extractor not in ("trafilatura", "resiliparse"):
-            raise ValueError(f"extractor must be 'trafilatura' or 'resiliparse', not {self.config.extractor!r}")
+            raise ValueError(
+                f"extractor must be 'trafilatura' or 'resiliparse', not {self.config.extractor!r}"
+            )
         if self.config.timeout_clock not in ("wall", "cpu"):
             raise ValueError(f"timeout_clock must be 'wall' or 'cpu', not {self.config.timeout_clock!r}")
 

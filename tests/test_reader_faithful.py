@@ -211,3 +211,30 @@ def test_undecodable_page_is_a_counted_bad_encoding(wcxb_pages: Path) -> None:
     assert strict.map(Document(id="x", html=broken)) == "bad_encoding"
     lossy = Extract(ExtractConfig(timeout_seconds=None))
     assert lossy.map(Document(id="x", html=broken)) is None  # ours replaces the two bytes and extracts
+
+
+def test_new_options_at_their_defaults_leave_the_fingerprint_unchanged() -> None:
+    """Output folders fingerprint repr(config): fineweb-plus folders written before these options still match."""
+    before_reader = (
+        "WarcReaderConfig(max_record_bytes=8388608, skip_truncated=True, only_status_200=True, "
+        "on_truncated='fail', max_url_chars=8192, max_member_bytes=67108864)"
+    )
+    assert repr(WarcReaderConfig()) == before_reader
+    assert "decoding" not in repr(ExtractConfig())
+    reader, extract = fineweb_configs()  # the fineweb recipe's do show, so its folders are told apart
+    assert "content_type_source='warc_identified'" in repr(reader)
+    assert "decoding='utf8_then_detect'" in repr(extract)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("content_type_source", "payload"), ("body_decoding", "lxml"), ("conversion_records", "x")],
+)
+def test_bad_reader_options_are_configuration_errors(tmp_path: Path, key: str, value: str) -> None:
+    from curate.recipes import parse_recipe
+    from curate.registry import ConfigError
+
+    with pytest.raises(ConfigError, match=key):
+        parse_recipe({"reader": {key: value}, "blocks": ["extract"]}).validate()
+    with pytest.raises(ValueError, match="decoding"):
+        ExtractConfig(decoding="latin-1")  # type: ignore[arg-type]

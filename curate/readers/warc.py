@@ -30,6 +30,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from curate.document import Document
 from curate.readers import libmagic
+from curate.readers.config_repr import NEW_OPTION, repr_showing_set_options
 from curate.readers.gzip_members import MAGIC, gzip_events
 from curate.readers.inputs import Shard
 from curate.readers.warcio_payload import warcio_payload
@@ -68,15 +69,21 @@ class WarcReaderConfig:
     max_member_bytes: int = 64 * 1024 * 1024
     # Which header says a record is HTML: the HTTP Content-Type (ours; prefix match, parameters
     # allowed) or Common Crawl's ``WARC-Identified-Payload-Type`` (datatrove: exact match).
-    content_type_source: Literal["http", "warc_identified"] = "http"
+    content_type_source: Literal["http", "warc_identified"] = field(
+        default="http", repr=False, metadata=NEW_OPTION
+    )
     # when that header is absent: our check for HTML tags, or libmagic's MIME type (datatrove)
-    content_sniffer: Literal["html_tags", "libmagic"] = "html_tags"
+    content_sniffer: Literal["html_tags", "libmagic"] = field(
+        default="html_tags", repr=False, metadata=NEW_OPTION
+    )
     # chunked and Content-Encoding undone by curate (tolerant: a lying gzip header is ignored) or
     # exactly as warcio's ``content_stream()`` (datatrove)
-    body_decoding: Literal["curate", "warcio"] = "curate"
+    body_decoding: Literal["curate", "warcio"] = field(default="curate", repr=False, metadata=NEW_OPTION)
     # WET ``conversion`` records: Common Crawl's text, kept as text (ours, id = WARC-Refers-To),
     # or a page like any other (datatrove: own record id, type check, decoded and extracted)
-    conversion_records: Literal["text", "page"] = "text"
+    conversion_records: Literal["text", "page"] = field(default="text", repr=False, metadata=NEW_OPTION)
+
+    __repr__ = repr_showing_set_options  # output folders made before these options still match
 
     def __post_init__(self) -> None:
         if self.on_truncated not in ("fail", "keep"):
