@@ -77,14 +77,18 @@ def top_ngram_chars(keys: np.ndarray, lengths: np.ndarray) -> int:
 def repeated_ngram_chars(keys: np.ndarray, lengths: np.ndarray, n: int) -> int:
     """datatrove's ``find_all_duplicate``: walk the n-grams, count the characters of each one
     already seen and jump past it. Only n-grams occurring twice or more can be "already seen", so
-    the walk visits just those positions (n-grams seen once change nothing)."""
-    ordered = np.sort(keys)
-    repeats = ordered[1:][ordered[1:] == ordered[:-1]]  # sorted, so membership is a binary search
-    if not len(repeats):
+    the walk visits just those positions (n-grams seen once change nothing). They come from one
+    argsort: runs of equal keys in sorted order (~20% less than a sort plus a binary search of
+    every key)."""
+    order = np.argsort(keys)
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
         return 0
-    found = np.searchsorted(repeats, keys)
-    found[found == len(repeats)] = 0
-    positions = np.flatnonzero(repeats[found] == keys)
+    in_run = np.zeros(len(keys), dtype=bool)
+    in_run[1:] = same
+    in_run[:-1] |= same
+    positions = np.sort(order[in_run])
     seen: set[int] = set()
     repeated, next_free = 0, 0
     for pos, key in zip(positions.tolist(), keys[positions].tolist(), strict=True):
