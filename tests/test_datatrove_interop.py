@@ -165,3 +165,113 @@ def test_a_step_that_reorders_needs_ordered_false(extracted: list[Document]) -> 
     assert sorted(d.id for d in out) == sorted(d.id for d in extracted)
     assert [len(d.text) for d in out] == sorted((len(d.text) for d in extracted), reverse=True)
     assert not stats.dropped
+
+
+# --- MinHash: FineWeb's configuration (sha1 shingles), against datatrove's own four stages ---------
+
+
+def _fineweb_minhash_config():  # noqa: ANN202 - datatrove's type, imported lazily
+    """FineWeb's ``MinhashConfig(use_64bit_hashes=True, 14, 8, 5)`` as datatrove 0.10.1 spells it."""
+    from datatrove.pipeline.dedup.minhash import MinhashConfig as DtConfig
+    from datatrove.utils.hashing import HashConfig
+
+    return DtConfig(
+        hash_config=HashConfig(precision=64, hash_fc="sha1"), num_buckets=14, hashes_per_bucket=8, n_grams=5
+    )
+
+
+@pytest.fixture(scope="module")
+def gold_texts(wcxb_pages: Path) -> list[str]:
+    return [t for t in pq.read_table(wcxb_pages, columns=["main_content"]).column(0).to_pylist() if t]
+
+
+def test_sha1_signatures_equal_datatrove_fineweb_config(gold_texts: list[str], tmp_path: Path) -> None:
+    """300 real gold texts: shingles and the 112 values written to disk are datatrove's, bit for bit."""
+    pytest.importorskip("spacy", reason="datatrove's English word tokenizer is spaCy's")
+    import numpy as np
+    from datatrove.pipeline.dedup.minhash import MinhashDedupSignature
+
+    from curate.dedup import MinHashConfig, SignatureWriter
+    from curate.dedup.hashing import shingle_hashes
+    from curate.dedup.signatures import read_signatures
+    from curate.text.words import doc_simplified_words
+
+    texts = gold_texts[:300]
+    dt = MinhashDedupSignature(output_folder=str(tmp_path / "dt"), config=_fineweb_minhash_config())
+    config = MinHashConfig(hash_fc="sha1")
+    writer = SignatureWriter(str(tmp_path / "sig.parquet"), config)
+    theirs_shingles = []
+    for i, text in enumerate(texts):
+        doc = Document(id=str(i), text=text)
+        theirs = dt.get_shingles(text).ravel()
+        theirs_shingles.append(theirs)
+        assert np.array_equal(shingle_hashes(doc_simplified_words(doc), 5, "sha1"), theirs), f"text {i}"
+        writer.add_document(doc)
+    writer.close()
+    sigs, short = read_signatures(str(tmp_path / "sig.parquet"))
+    assert short.sum() < 30 and not short.all()
+    for i, sh in enumerate(theirs_shingles):
+        assert bool(short[i]) == (sh.size == 0)
+        if sh.size:
+            expected = np.concatenate([np.array(x, dtype=np.uint64) for x in dt.get_signature(sh.reshape(-1, 1))])
+            assert np.array_equal(sigs[i], expected), f"text {i}"
+    # the xxhash default gives other values (the option is not ignored)
+    xx = shingle_hashes(doc_simplified_words(Document(id="x", text=texts[0])), 5)
+    assert not np.array_equal(xx, theirs_shingles[0])
+
+
+def test_sha1_dedup_removes_what_datatrove_fineweb_removes(gold_texts: list[str], tmp_path: Path) -> None:
+    """Near-duplicates of 80 real pages in 4 shards: datatrove's signature, buckets, cluster and
+    filter stages under FineWeb's config, and ours with ``hash_fc="sha1"``, keep the same documents."""
+    pytest.importorskip("spacy", reason="datatrove's English word tokenizer is spaCy's")
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
+
+    from curate.context import ShardContext
+    from curate.dedup import DuplicateRemover, MinHashConfig
+    from curate.dedup.evaluate import near_duplicate_corpus
+    from curate.dedup.layout import StepLayout
+    from curate.dedup.signatures import write_shard_signatures
+    from curate.dedup.step import run_global_stages
+
+    corpus = near_duplicate_corpus(gold_texts[:80], variants_per_text=3, max_rate=0.3, seed=1)
+    parts = [corpus[k::4] for k in range(4)]
+    cfg = _fineweb_minhash_config()
+    dt = tmp_path / "dt"
+    sig_step = MinhashDedupSignature(output_folder=str(dt / "sigs"), config=cfg)
+    for rank, part in enumerate(parts):
+        sig_step.run(iter(DTDocument(text=v.text, id=v.id) for v in part), rank=rank)
+    for bucket in range(cfg.num_buckets):
+        buckets = MinhashDedupBuckets(input_folder=str(dt / "sigs"), output_folder=str(dt / "buckets"), config=cfg)
+        buckets.run(rank=bucket, world_size=cfg.num_buckets)
+    MinhashDedupCluster(input_folder=str(dt / "buckets"), output_folder=str(dt / "remove"), config=cfg).run()
+    dt_kept: set[str] = set()
+    for rank, part in enumerate(parts):
+        filt = MinhashDedupFilter(input_folder=str(dt / "remove"))
+        dt_kept |= {d.id for d in filt.run(iter(DTDocument(text=v.text, id=v.id) for v in part), rank=rank)}
+
+    def ours(keep: str) -> set[str]:
+        config = MinHashConfig(hash_fc="sha1", keep=keep)
+        out = tmp_path / f"ours-{keep}"
+        step_root = str(out / "_work" / "minhash_dedup")
+        shard_ids = [f"part-{k}" for k in range(4)]
+        for sid, part in zip(shard_ids, parts, strict=True):
+            docs = (Document(id=v.id, text=v.text) for v in part)
+            write_shard_signatures(StepLayout(step_root), sid, docs, config)
+        run_global_stages(step_root, shard_ids, SerialExecutor(), config)
+        remover = DuplicateRemover()
+        kept: set[str] = set()
+        for sid, part in zip(shard_ids, parts, strict=True):
+            remover.start_shard(ShardContext(shard_id=sid, input_path="", outdir=str(out)))
+            kept |= {d.id for d in remover(Document(id=v.id, text=v.text) for v in part)}
+        return kept
+
+    assert len(dt_kept) < len(corpus) * 0.8, "the corpus should hold many near-duplicates"
+    assert ours("datatrove") == dt_kept
+    # keep "first" finds the same clusters (as many removed) but keeps their earliest document
+    first = ours("first")
+    assert len(first) == len(dt_kept) and first != dt_kept

@@ -179,6 +179,13 @@ def _run(paths: list[str], outdir: Path, step: MinHashDedup):
     return run_pipeline(Pipeline([step]), paths, str(outdir), SerialExecutor(), progress=False)
 
 
+def _run_failing(paths: list[str], outdir: Path, step: MinHashDedup, stage: str) -> None:
+    """A run whose global step fails in ``stage``: recorded as a failed step (exit 1), not raised."""
+    result = _run(paths, outdir, step)
+    assert not result.ok
+    assert any(f"stage '{stage}'" in f["error"] for f in result.failed), result.failed
+
+
 def _kept_ids(outdir: Path) -> set[str]:
     return set(pq.read_table(outdir / "data", columns=["id"]).column("id").to_pylist())
 
@@ -193,8 +200,7 @@ def test_pipeline_removes_near_copies_and_resumes_after_crash(
     paths, dups = _pipeline_inputs(tmp_path, pages)
     out = tmp_path / "out"
     config = MinHashConfig(partitions=4)
-    with pytest.raises(RuntimeError, match="injected failure in stage 'cluster'|stage 'cluster'"):
-        _run(paths, out, MinHashDedup(config, fault="cluster"))
+    _run_failing(paths, out, MinHashDedup(config, fault="cluster"), "cluster")
     step_dir = out / "_work" / "minhash_dedup"
     sig_files = sorted(step_dir.glob("sigs/*.parquet"))
     band_files = sorted(step_dir.glob("plans/*/bands/*/*.parquet"))
@@ -221,8 +227,7 @@ def test_partial_pairs_failure_resumes_only_missing_partitions(
     paths, dups = _pipeline_inputs(tmp_path, pages)
     out = tmp_path / "out"
     config = MinHashConfig(partitions=4)
-    with pytest.raises(RuntimeError, match="stage 'pairs'"):
-        _run(paths, out, MinHashDedup(config, fault="pairs:2"))
+    _run_failing(paths, out, MinHashDedup(config, fault="pairs:2"), "pairs")
     done = sorted((out / "_work" / "minhash_dedup").glob("plans/*/edges/_done/*.json"))
     assert [d.name for d in done] == ["p00000.json", "p00001.json", "p00003.json"]
     result = _run(paths, out, MinHashDedup(config))
@@ -598,8 +603,7 @@ def test_verification_resumes_after_a_failed_task(
     config = MinHashConfig(partitions=2, verify_threshold=0.8)
     out = tmp_path / "out"
     stage = fault.split(":")[0]
-    with pytest.raises(RuntimeError, match=f"stage '{stage}'"):
-        _run(paths, out, MinHashDedup(config, fault=fault))
+    _run_failing(paths, out, MinHashDedup(config, fault=fault), stage)
     plan = _plan_dir(out)
     kept_files = sorted(plan.glob("bands/*/*.parquet")) + sorted(plan.glob("candidates/*/*.parquet"))
     before = {f: f.stat().st_mtime_ns for f in kept_files}
@@ -992,3 +996,74 @@ def test_cluster_marker_records_cluster_sizes(tmp_path: Path, pages: list[tuple[
     assert dedup_cli.main([*paths, "-o", str(out)]) == 0
     stats = json.loads((out / "dedup_stats.json").read_text())
     assert stats["cluster_sizes"] == {"2": len(dups)}
+
+
+# --- hash function, orphans -----------------------------------------------------------------------
+
+
+def test_hash_fc_is_in_repr_and_fingerprints_only_when_not_default() -> None:
+    """Folders made before ``hash_fc`` existed (xxhash) keep their fingerprints; sha1 ones differ."""
+    xx, sha = MinHashConfig(), MinHashConfig(hash_fc="sha1")
+    fields = [f for f in dataclasses.fields(MinHashConfig) if f.name != "hash_fc"]
+    assert repr(xx) == "MinHashConfig(" + ", ".join(f"{f.name}={getattr(xx, f.name)!r}" for f in fields) + ")"
+    assert repr(sha) == repr(xx)[:-1] + ", hash_fc='sha1')"
+    assert xx.signature_fingerprint() == "e7f69df045973dbb"  # the value signatures made before hash_fc carry
+    assert sha.signature_fingerprint() != xx.signature_fingerprint()
+    assert sha.band_fingerprint() != xx.band_fingerprint()
+    with pytest.raises(ValueError, match="hash_fc"):
+        MinHashConfig(hash_fc="md5")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="datatrove"):
+        MinHashConfig(keep="datatrove", verify_threshold=0.8)
+
+
+def test_sha1_shingles_are_datatrove_sha1_hash64(pages: list[tuple[str, str]]) -> None:
+    """Non-ASCII words included: the windows are sliced from one UTF-8 buffer, not re-joined."""
+    from datatrove.utils.hashes.sha1 import sha1_hash64
+
+    words = doc_simplified_words(Document(id="x", text=pages[0][1])) + ["café", "naïve", "日本語", "x", "y"]
+    expected = [sha1_hash64(" ".join(words[i : i + 5])) for i in range(len(words) - 4)]
+    assert shingle_hashes(words, 5, "sha1").tolist() == expected
+    assert shingle_hashes(words[:4], 5, "sha1").size == 0
+
+
+def test_permutation_is_exact_where_the_mersenne_fold_wraps() -> None:
+    """``(x*a + b) mod 2^64`` = 2^64-1 folds to P+7: the skipped carry step must still give 7."""
+    from curate.dedup.signatures import MERSENNE
+
+    a, b = permutations(1, 112)
+    k = 0  # a must be odd (invertible mod 2^64): the first odd one
+    while int(a[0, k]) % 2 == 0:
+        k += 1
+    a1, b1 = a[:, k : k + 1].copy(), b[:, k : k + 1].copy()
+    inverse = pow(int(a1[0, 0]), -1, 1 << 64)
+    x = np.array([((1 << 64) - 1 - int(b1[0, 0])) * inverse % (1 << 64)], dtype=np.uint64)
+    assert (int(x[0]) * int(a1[0, 0]) + int(b1[0, 0])) % (1 << 64) == (1 << 64) - 1
+    expected = ((1 << 64) - 1) % int(MERSENNE)
+    assert expected == 7
+    assert minhash_batch([x, np.concatenate([x, np.array([12345], np.uint64)])], a1, b1)[:, 0].tolist() == [7, 7]
+
+
+def test_files_of_failed_attempts_are_removed_once_the_step_completes(
+    tmp_path: Path, pages: list[tuple[str, str]]
+) -> None:
+    """A band task that wrote its files and then failed leaves them unnamed by any marker: the
+    completed rerun deletes them, and only them (every file a marker names stays)."""
+    paths, dups = _pipeline_inputs(tmp_path, pages)
+    out = tmp_path / "out"
+    config = MinHashConfig(partitions=4)
+    _run_failing(paths, out, MinHashDedup(config, fault="bands:1"), "bands")
+    step_dir = out / "_work" / "minhash_dedup"
+    failed = sorted(step_dir.glob("plans/*/bands/*/s000001.*.parquet"))
+    assert len(failed) == 4
+    result = _run(paths, out, MinHashDedup(config))
+    assert result.ok and _all_ids(paths) - _kept_ids(out) == dups
+    assert result.stats["global_steps"]["minhash_dedup"]["orphans_removed"] == 4
+    assert not any(f.exists() for f in failed)
+    band_files = sorted(step_dir.glob("plans/*/bands/*/*.parquet"))
+    named = {
+        json.loads(m.read_text())["attempt"] for m in step_dir.glob("plans/*/bands/_done/*.json")
+    }
+    assert len(band_files) == 12 and {f.name.split(".")[1] for f in band_files} == named
+    assert len(list(step_dir.glob("plans/*/edges/*.parquet"))) == 4
+    assert len(list(step_dir.glob("sigs/*.parquet"))) == 3
+    assert not (step_dir / "shingles").exists(), "no verification: no shingle sets are written"

@@ -60,6 +60,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ngrams", type=int, default=5, help="words per shingle (default 5)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
+        "--hash",
+        choices=("xxhash", "sha1"),
+        default="xxhash",
+        help="shingle hash: xxhash (datatrove's default, faster) or sha1 (what FineWeb ran)",
+    )
+    p.add_argument(
         "--verify-threshold",
         type=float,
         metavar="J",
@@ -80,7 +86,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "verification); direct: remove a document only if it is linked to one kept before it "
         "(default with --verify-threshold)",
     )
-    p.add_argument("--keep", choices=("first", "longest"), default="first", help="survivor of each cluster")
+    p.add_argument(
+        "--keep",
+        choices=("first", "longest", "datatrove"),
+        default="first",
+        help="survivor of each cluster: the earliest, the longest, or datatrove's (union by size)",
+    )
     p.add_argument("--partitions", type=int, help="band-key partitions, a power of two (default: by size)")
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     p.add_argument("--index-dir", help="persistent index: dedup against earlier runs, then add this one")
@@ -114,6 +125,7 @@ def _config_from_args(args: argparse.Namespace) -> MinHashConfig:
     common: dict[str, Any] = {
         "n_grams": args.ngrams,
         "seed": args.seed,
+        "hash_fc": args.hash,
         "keep": args.keep,
         "partitions": args.partitions,
         "index_dir": args.index_dir,

@@ -39,6 +39,7 @@ from curate.dedup.layout import (
     write_parquet,
 )
 from curate.dedup.plan import Plan
+from curate.dedup.survivors import datatrove_keepers
 from curate.storage import exists, iter_json
 
 REMOVAL_SCHEMA = pa.schema(
@@ -196,11 +197,17 @@ def choose_keepers(
 
     ``first`` keeps the root (the smallest global number). ``longest`` keeps the longest text
     (ties: the earlier), except that a cluster touching the index keeps its index document:
-    earlier runs are final.
+    earlier runs are final. ``datatrove`` keeps what datatrove's union by size keeps
+    (:mod:`curate.dedup.survivors`); with an index or written shards, whose documents must win,
+    it falls back to ``first``.
     """
     members = cluster_members(roots)
     comp = roots[members].astype(np.int64)
-    if (plan.config.keep == "first" and not _grown(plan)) or members.size == 0:
+    if members.size == 0:
+        return members, comp, comp
+    if plan.config.keep == "datatrove" and not _grown(plan) and edges.index_nodes.size == 0:
+        return members, comp, datatrove_keepers(plan, edges.to_global(members))  # nodes are global here
+    if plan.config.keep != "longest" and not _grown(plan) and edges.index_nodes.size == 0:
         return members, comp, comp
     pref = preference_order(plan, edges, members, settled)
     pcomp = roots[pref].astype(np.int64)
@@ -219,13 +226,13 @@ def preference_order(
     documents an earlier run already wrote), then the new shards' documents, then ``settled``
     ones (global numbers of written shards' documents removed then: not in any output); within
     each, by ``keep`` (``first``: global order; ``longest``: longer, ties earlier)."""
-    if plan.config.keep == "first" and not _grown(plan):
+    if plan.config.keep != "longest" and not _grown(plan):
         return members  # nodes are numbered in global order, index documents first
     glob = edges.to_global(members)
     rank = np.where(glob < max(plan.n_final, plan.n_index), 0, 1)
     if settled is not None and settled.size:
         rank[np.isin(glob, settled, assume_unique=True)] = 2
-    if plan.config.keep == "first":
+    if plan.config.keep != "longest":
         return members[np.lexsort((members, rank))]
     is_index = members < edges.index_nodes.size
     length = np.zeros(members.size, dtype=np.int64)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 import numpy as np
 
-KeepPolicy = Literal["first", "longest"]
+from curate.dedup.hashing import HASH_FUNCTIONS, HashFunction
+
+KeepPolicy = Literal["first", "longest", "datatrove"]
 VerifyMethod = Literal["exact", "estimate"]
 RemovalRule = Literal["components", "direct"]
 
@@ -28,12 +30,20 @@ def verify_min_equal(threshold: float, num_hashes: int) -> int:
 class MinHashConfig:
     """FineWeb's defaults: 5-word shingles, 14 bands x 8 rows = 112 hashes (Jaccard ~0.8).
 
+    ``hash_fc`` hashes each shingle: ``xxhash`` (xxh64, datatrove 0.10.1's default) or ``sha1``
+    (datatrove's ``sha1_hash64``, what FineWeb ran: its ``use_64bit_hashes=True`` predates
+    ``HashConfig``, whose 0.10.1 spelling is ``HashConfig(precision=64, hash_fc="sha1")``; the
+    ``fineweb`` recipe sets it). Either way the signature equals datatrove's
+    ``MinhashDedupSignature`` with ``HashConfig(precision=64, hash_fc=...)`` bit for bit.
+
     ``threshold`` (optional) replaces ``bands`` x ``rows`` by the banding datasketch's optimiser
     picks for that Jaccard from ``num_perm`` hashes, so ``threshold=0.8`` means what it means in
     ``MinHashLSH``. ``seed`` fixes the permutations exactly as datatrove draws them
-    (``RandomState(seed)``): with the same words our signatures equal datatrove's bit for bit.
-    ``keep`` picks the survivor of a cluster: ``first`` (lowest shard, then position, as datatrove)
-    or ``longest`` text. ``partitions`` (a power of two) splits band keys on disk; ``None`` picks
+    (``RandomState(seed)``): with the same words and ``hash_fc`` our signatures equal datatrove's
+    bit for bit. ``keep`` picks the survivor of a cluster: ``first`` (lowest shard, then position),
+    ``longest`` text, or ``datatrove`` (the one datatrove's union by size leaves as the root: the
+    same documents removed as its four stages; :mod:`curate.dedup.survivors`). ``first`` is *not*
+    datatrove's choice: a cluster keeps one document either way, but not always the same one. ``partitions`` (a power of two) splits band keys on disk; ``None`` picks
     enough to keep each under ``records_per_partition`` keys, so memory stays bounded as input
     grows. ``index_dir`` (optional) is the persistent index of earlier runs; it lives here so that
     recipes can set it like any other parameter.
@@ -70,8 +80,20 @@ class MinHashConfig:
     verify_threshold: float | None = None
     verify_method: VerifyMethod = "exact"
     removal: RemovalRule | None = None
+    hash_fc: HashFunction = "xxhash"
+
+    def __repr__(self) -> str:
+        """The dataclass repr, without ``hash_fc`` when it is the default.
+
+        Output folders fingerprint ``repr(config)``: folders made before ``hash_fc`` existed (xxhash)
+        stay compatible, and a folder made with ``sha1`` refuses an xxhash run (other signatures).
+        """
+        shown = [f for f in fields(self) if f.name != "hash_fc" or self.hash_fc != "xxhash"]
+        return f"{type(self).__qualname__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def __post_init__(self) -> None:
+        if self.hash_fc not in HASH_FUNCTIONS:
+            raise ValueError(f"hash_fc must be one of {HASH_FUNCTIONS}, not {self.hash_fc!r}")
         if self.threshold is not None:
             if not 0.0 < self.threshold < 1.0:
                 raise ValueError(f"threshold must be in (0, 1), not {self.threshold}")
@@ -82,8 +104,10 @@ class MinHashConfig:
             object.__setattr__(self, "rows", rows)
         if self.n_grams < 1 or self.bands < 1 or self.rows < 1:
             raise ValueError("n_grams, bands and rows must be >= 1")
-        if self.keep not in ("first", "longest"):
-            raise ValueError(f"keep must be 'first' or 'longest', not {self.keep!r}")
+        if self.keep not in ("first", "longest", "datatrove"):
+            raise ValueError(f"keep must be 'first', 'longest' or 'datatrove', not {self.keep!r}")
+        if self.keep == "datatrove" and (self.verify_threshold is not None or self.removal == "direct"):
+            raise ValueError("keep 'datatrove' is datatrove's survivor of a component: no verification, no direct removal")
         if self.verify_threshold is not None and not 0.0 < self.verify_threshold <= 1.0:
             raise ValueError(f"verify_threshold must be in (0, 1], not {self.verify_threshold}")
         if self.verify_method not in ("exact", "estimate"):
@@ -164,6 +188,8 @@ class MinHashConfig:
     def signature_fingerprint(self) -> str:
         """Identifies what makes signatures (and band keys) comparable across runs and indexes."""
         key = f"minhash-v1 n={self.n_grams} h={self.num_hashes} seed={self.seed} words=doc_simplified_words"
+        if self.hash_fc != "xxhash":  # only then: xxhash signatures and indexes keep their fingerprint
+            key += f" hash={self.hash_fc}"
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 
     def band_fingerprint(self) -> str:

@@ -1,6 +1,6 @@
 """Shingle sets stored beside the signatures, for exact verification (``verify_method="exact"``).
 
-A document's set is its sorted unique xxh64 shingle hashes, the very set its MinHash signature
+A document's set is its sorted unique shingle hashes (``hash_fc``), the very set its MinHash signature
 summarises, as one little-endian ``uint64`` run in a ``large_binary`` value (8 bytes per distinct
 shingle, about the size of the text). Row = position in the shard, as in the signature file;
 documents too short for one shingle have an empty set. Row groups are small (2,048 documents,

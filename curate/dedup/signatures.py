@@ -1,8 +1,9 @@
 """MinHash signatures, vectorised over many documents at once, written beside each shard.
 
-Shingles and permutations are datatrove's (xxh64 of the space-joined 5-gram, then
-``(a*x + b) mod (2^61 - 1)`` with ``a, b`` drawn by ``RandomState(seed)``), so the same words give
-the same signature as ``MinhashDedupSignature``. What differs is the arithmetic: shingles of a
+Shingles and permutations are datatrove's (the 64-bit hash of the space-joined 5-gram,
+:mod:`curate.dedup.hashing`, then ``(a*x + b) mod (2^61 - 1)`` with ``a, b`` drawn by
+``RandomState(seed)``), so the same words give the same signature as ``MinhashDedupSignature``
+with ``HashConfig(precision=64, hash_fc=config.hash_fc)``. What differs is the arithmetic: shingles of a
 whole batch of documents are permuted in cache-sized chunks and reduced per document with
 ``np.minimum.reduceat``, and the Mersenne modulo is done with shifts and masks instead of a
 64-bit division; this is what makes it an order of magnitude faster than datatrove's per-document loop.
@@ -23,6 +24,7 @@ import xxhash
 from curate.blocks import Block, Docs
 from curate.context import ShardContext
 from curate.dedup.config import MinHashConfig
+from curate.dedup.hashing import shingle_hashes
 from curate.dedup.layout import StepLayout, new_attempt, read_parquet, replace_marker
 from curate.dedup.shingles import ShingleSetWriter
 from curate.document import Document
@@ -33,8 +35,6 @@ from curate.text.words import doc_simplified_words
 MERSENNE = np.uint64((1 << 61) - 1)
 EMPTY_HASH = np.iinfo(np.uint64).max
 _U61 = np.uint64(61)
-_ONE = np.uint64(1)
-_NO_SHINGLES = np.empty(0, dtype=np.uint64)
 # shingles permuted at once: 256 x 112 x 8 B = 229 KB stays in L2 cache (measured best of 128-1024)
 _CHUNK_ROWS = 256
 _MAX_BATCH_SHINGLES = 2_000_000
@@ -49,37 +49,22 @@ def permutations(seed: int, num_hashes: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def shingle_hashes(words: list[str], n_grams: int) -> np.ndarray:
-    """xxh64 of every space-joined ``n_grams``-word window (UTF-8); empty if there are fewer words than that.
-
-    datatrove hashes the joined ``str``; xxhash 4 refuses ``str``, and its UTF-8 bytes hash the same.
-    """
-    count = len(words) - n_grams + 1
-    if count <= 0:
-        return _NO_SHINGLES
-    h = xxhash.xxh64_intdigest
-    join = b" ".join
-    encoded = [w.encode() for w in words]  # encode each word once, not once per shingle it is in
-    return np.fromiter(
-        (h(join(encoded[i : i + n_grams])) for i in range(count)), dtype=np.uint64, count=count
-    )
-
-
-def _permute(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _permute(x: np.ndarray, a: np.ndarray, b: np.ndarray, ph: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``(x*a + b) mod (2^61-1)`` for a column of shingles, exactly as datatrove's ``% _mersenne_prime``.
 
     The product wraps at 2^64 as datatrove's does; the modulo uses 2^64 = 8 (mod 2^61-1):
-    ``y = (v & P) + (v >> 61)`` is below ``P + 8`` and one carry step makes it exact.
+    ``y = (v & P) + (v >> 61)`` is below ``P + 8``; only values ``>= P`` need ``- P``, which one
+    ``max`` finds (they come ~8 in 2^61), so the exact carry step runs only when it changes something.
+    ``ph`` and ``y`` are caller-owned buffers of at least ``len(x)`` rows: no allocation per chunk.
     """
-    ph = x[:, None] * a
+    ph, y = ph[: x.size], y[: x.size]
+    np.multiply(x[:, None], a, out=ph)
     ph += b
-    y = ph & MERSENNE
+    np.bitwise_and(ph, MERSENNE, out=y)
     ph >>= _U61
     y += ph
-    np.add(y, _ONE, out=ph)
-    ph >>= _U61
-    y += ph
-    y &= MERSENNE
+    if y.max() >= MERSENNE:
+        y[y >= MERSENNE] -= MERSENNE
     return y
 
 
@@ -95,13 +80,15 @@ def minhash_batch(shingles: list[np.ndarray], a: np.ndarray, b: np.ndarray) -> n
     starts = np.zeros(docs.size, dtype=np.int64)
     np.cumsum(lengths[docs][:-1], out=starts[1:])
     sigs = out[docs]
+    ph = np.empty((min(_CHUNK_ROWS, flat.size), num_hashes), dtype=np.uint64)
+    y = np.empty_like(ph)
     for c0 in range(0, flat.size, _CHUNK_ROWS):
         c1 = min(c0 + _CHUNK_ROWS, flat.size)
-        y = _permute(flat[c0:c1], a, b)
+        perm = _permute(flat[c0:c1], a, b, ph, y)
         d0 = int(np.searchsorted(starts, c0, side="right")) - 1
         d1 = int(np.searchsorted(starts, c1, side="left"))
         segments = np.maximum(starts[d0:d1], c0) - c0
-        np.minimum(sigs[d0:d1], np.minimum.reduceat(y, segments, axis=0), out=sigs[d0:d1])
+        np.minimum(sigs[d0:d1], np.minimum.reduceat(perm, segments, axis=0), out=sigs[d0:d1])
     out[docs] = sigs
     return out
 
@@ -178,7 +165,7 @@ class SignatureWriter:
         self.n_short = 0
 
     def add(self, doc_id: str, words: list[str], length: int) -> None:
-        self.add_shingles(doc_id, shingle_hashes(words, self.config.n_grams), length)
+        self.add_shingles(doc_id, shingle_hashes(words, self.config.n_grams, self.config.hash_fc), length)
 
     def add_shingles(self, doc_id: str, shingles: np.ndarray, length: int) -> None:
         """A document given by its shingle hashes (uint64, repeats allowed): benchmarks feed synthetic ones."""

@@ -30,6 +30,7 @@ from curate.dedup.bands import band_shard_task
 from curate.dedup.cluster import cluster_task
 from curate.dedup.config import MinHashConfig
 from curate.dedup.index import commit_run, index_part_task
+from curate.dedup.orphans import remove_orphans
 from curate.dedup.pairs import pairs_task
 from curate.dedup.plan import Plan, make_plan
 from curate.dedup.remove import DuplicateRemover
@@ -151,6 +152,8 @@ def run_global_stages(
         with index_lock(index_dir):  # one writer of the index at a time: no commit loses another's entry
             stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
             stage("index_commit", commit_run, [("index_commit", (plan,))])
+    # every marker of the plan is committed and no task of it runs: files of other attempts are dead
+    orphans = remove_orphans(step_root, plan.plan_id)
     return {
         "plan": plan.plan_id,
         "docs": plan.n_total - plan.n_index,
@@ -176,6 +179,7 @@ def run_global_stages(
         **{k: v for k, v in cluster.items() if k not in ("skipped", "attempt")},
         "seconds": seconds,
         "tasks_skipped": skipped,
+        "orphans_removed": orphans,
     }
 
 
