@@ -18,9 +18,8 @@ spacy = pytest.importorskip("spacy", reason="spaCy is not installed")
 
 
 def test_missing_model_names_the_option() -> None:
-    block = PIIBlock(PIIConfig(ner_model="xx_no_such_model_sm"))
-    with pytest.raises(NerModelMissing, match=r"--pii-ner-model") as err:
-        block.ensure_setup()
+    with pytest.raises(NerModelMissing, match=r"--pii-ner-model") as err:  # at construction, before any shard
+        PIIBlock(PIIConfig(ner_model="xx_no_such_model_sm")).ensure_setup()
     assert "ner_model" in str(err.value) and "xx_no_such_model_sm" in str(err.value)
 
 

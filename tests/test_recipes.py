@@ -32,8 +32,8 @@ def test_fineweb_is_datatroves_fineweb_literally(gpt2_tokenizer: Path) -> None:
     assert [n for n in plus.block_names if n != "pii"] == [n for n in fineweb.block_names if n != "pii_formatter"]
     assert plus.build(local).warc_reader.only_status_200 is True
     fast = load_recipe("fast")
-    assert dict(fast.blocks)["extract"] == {"extractor": "resiliparse"}
-    assert [n for n, _ in fast.blocks] == fineweb.block_names
+    assert dict(fast.blocks)["extract"] == {**dict(fineweb.blocks)["extract"], "extractor": "resiliparse"}
+    assert [n for n, _ in fast.blocks] == fineweb.block_names and fast.reader == fineweb.reader
     assert {k: v for k, v in fast.blocks if k != "extract"} == {k: v for k, v in fineweb.blocks if k != "extract"}
 
 
