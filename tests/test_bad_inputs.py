@@ -158,18 +158,21 @@ def test_non_warc_inputs_are_refused_before_any_work(built: dict[str, Path], tmp
 
 @pytest.fixture(scope="module")
 def keep_run(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, dict[str, Path]]:
-    """FineWeb's recipe (trafilatura, 1 s page limit) with ``on_truncated="keep"``: the cut-off
-    files, the control, and the extractor cases (100k nested tags, 7 MB page, NUL bytes, and a
-    6.5 MB page made of 25 real pages)."""
+    """FineWeb's recipe (trafilatura) with ``on_truncated="keep"``: the cut-off files, the control,
+    and the extractor cases (100k nested tags, 7 MB page, NUL bytes, and a 6.5 MB page made of 25
+    real pages). The page limit is 0.5 s of CPU: the merged page needs ~1.2 s even through the
+    accelerator (a 1 s wall limit made it borderline), an ordinary page ~0.06 s."""
     folder = tmp_path_factory.mktemp("keep")
     recipe = folder / "keep.py"
     recipe.write_text(textwrap.dedent(f"""
-        from curate.readers.warc import WarcReader, WarcReaderConfig
+        import dataclasses
+
+        from curate.readers.warc import WarcReaderConfig
         from curate.recipes import load_recipe
 
         def pipeline(overrides):
             p = load_recipe("fineweb").build(overrides, {SKIP.split(",")!r})
-            p.reader = WarcReader(WarcReaderConfig(on_truncated="keep"))
+            p.warc_reader = dataclasses.replace(p.warc_reader or WarcReaderConfig(), on_truncated="keep")
             return p
     """))  # fmt: skip
     src = hostile.Sources.load(SHARED)
@@ -177,7 +180,8 @@ def keep_run(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
     merged.write_bytes(hostile._pages_warc(src, [hostile.merged_page(src, 25), src.pages[0]]))  # under 8 MB
     paths = {n: built[n] for n in ("control", "truncated_tail", "plain_truncated")}
     paths |= {c.name: built[c.name] for c in hostile.EXTRACT_CASES} | {"merged_25_pages": merged}
-    run = curate_run(list(paths.values()), folder / "out", "--recipe", str(recipe), "--languages", "all")
+    run = curate_run(list(paths.values()), folder / "out", "--recipe", str(recipe), "--languages", "all",
+                     "--extract-timeout", "0.5", "--extract-timeout-clock", "cpu")  # fmt: skip
     return run, paths
 
 
