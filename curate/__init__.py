@@ -5,6 +5,8 @@ run it with :func:`run_pipeline` on an executor (:class:`LocalExecutor` by defau
 or load a ready recipe with :func:`load_recipe`.
 """
 
+
+from curate._checkout import load_checkout_subpackages
 from curate.blocks import (
     BatchMapper,
     Block,
@@ -27,6 +29,8 @@ from curate.runner import RunResult, run_pipeline
 from curate.stats import BlockStats
 
 __version__ = "0.1.0"
+
+load_checkout_subpackages()  # python started in a source checkout: filters/ and pipelines/ beside curate/
 
 __all__ = [
     "BatchMapper",
