@@ -50,6 +50,11 @@ def _add_run(sub: Any) -> None:
     )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective recipe (every block with all its settings, defaults included) and exit",
+    )
+    p.add_argument(
         "--settle-seconds",
         type=non_negative_seconds,
         default=float(os.environ.get("CURATE_SETTLE_SECONDS", 60)),
@@ -142,6 +147,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         check_output_dir(args.output)
         pipeline = build_pipeline(args)
+        if args.print_config:
+            print_config(pipeline)
+            return EXIT_OK
         inputs = InputConfig(settle_seconds=args.settle_seconds)
         if pipeline.reader is None:  # our readers: each local input must be WARC or Parquet
             check_inputs(args.inputs, args.cc_prefix, inputs)
@@ -198,9 +206,26 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _version_line() -> str:
+    from curate.provenance import package_versions
+
+    v = package_versions()
+    extras = ", ".join(f"{k} {v[k]}" for k in ("trafilatura", "resiliparse", "datatrove") if k in v)
+    return f"curate {v.get('curate', '?')} ({extras})"
+
+
+def print_config(pipeline: Any) -> None:
+    """The effective recipe, every default spelled out: what a run would do, without running."""
+    from curate.manifest import fingerprint
+
+    for name, config in fingerprint(pipeline):
+        print(f"{name}: {config}")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="curate", description="Web crawl -> LLM training data, the FineWeb way.")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--version", action="version", version=_version_line())
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run(sub)
     r = sub.add_parser("recipes", help="list the built-in recipes")

@@ -35,12 +35,45 @@ def check_compatible(outdir: str, pipeline: Pipeline) -> dict[str, Any]:
         return {"pipeline": fp, "created": time.time(), "runs": [], "shards": {}}
     manifest = read_json(path)
     if manifest.get("pipeline") != fp:
-        old = [b[0] for b in manifest.get("pipeline", [])]
         raise ConfigError(
-            f"{outdir} was written by a different pipeline or options (blocks {old}); "
+            f"{outdir} was written by a different pipeline or options ({describe_difference(manifest.get('pipeline', []), fp)}); "
             "use a new output folder, or delete it to start over"
         )
     return manifest
+
+
+def describe_difference(old: list[list[str]], new: list[list[str]]) -> str:
+    """Which block or option differs, in words: the user must know what to change back."""
+    old_names, new_names = [b[0] for b in old], [b[0] for b in new]
+    if old_names != new_names:
+        gone = [n for n in old_names if n not in new_names]
+        added = [n for n in new_names if n not in old_names]
+        parts = [f"blocks then: {' -> '.join(old_names)}"]
+        if gone:
+            parts.append(f"missing now: {', '.join(gone)}")
+        if added:
+            parts.append(f"new now: {', '.join(added)}")
+        return "; ".join(parts)
+    diffs = []
+    for (name, was), (_, now) in zip(old, new, strict=True):
+        if was != now:
+            a, b = _fields(was), _fields(now)
+            keys = [k for k in {**a, **b} if a.get(k) != b.get(k)]
+            diffs += [f"{name}.{k} was {a.get(k, '(absent)')}, now {b.get(k, '(absent)')}" for k in keys] or [name]
+    return "; ".join(diffs)
+
+
+def _fields(config_repr: str) -> dict[str, str]:
+    """``Cfg(a=1, b='x')`` -> {"a": "1", "b": "'x'"} (config reprs are dataclass reprs of literals)."""
+    import ast
+
+    try:
+        call = ast.parse(config_repr, mode="eval").body
+    except SyntaxError:
+        return {"config": config_repr}
+    if not isinstance(call, ast.Call):
+        return {"config": config_repr}
+    return {kw.arg or "": ast.unparse(kw.value) for kw in call.keywords}
 
 
 def start_run(

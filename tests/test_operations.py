@@ -212,3 +212,29 @@ def test_stats_always_describe_the_whole_folder(warc_dir: Path, tmp_path: Path) 
     assert stats["wall_seconds"] == wall  # the folder's work time; this run did none
     assert stats["run"]["processed"] == 0 and stats["run"]["number"] == 2 and again.processed == 0
     assert sum(b["docs_out"] for b in stats["blocks"] if b["name"] == "extract") == rows
+
+
+def test_refused_folder_says_which_option_differs(warc_dir: Path, tmp_path: Path) -> None:
+    inputs = [str(warc_dir / "cc-single-record.warc.gz")]
+    run_pipeline(fast_pipeline(), inputs, str(tmp_path), LocalExecutor(1), progress=False)
+    other = Pipeline([Extract(ExtractConfig(extractor="resiliparse", timeout_seconds=5.0))])
+    with pytest.raises(ConfigError, match=r"extract\.timeout_seconds was 1\.0, now 5\.0"):
+        run_pipeline(other, inputs, str(tmp_path), LocalExecutor(1), progress=False)
+    fewer = Pipeline([])
+    with pytest.raises(ConfigError, match=r"blocks then: extract; missing now: extract"):
+        run_pipeline(fewer, inputs, str(tmp_path), LocalExecutor(1), progress=False)
+
+
+def test_cli_version_and_print_config(tmp_path: Path, gpt2_tokenizer: Path) -> None:
+    version = subprocess.run([sys.executable, "-m", "curate.cli", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("curate ") and "trafilatura 1." in version.stdout
+    cfg = subprocess.run(
+        [sys.executable, "-m", "curate.cli", "run", "nothing-read.warc.gz", "-o", str(tmp_path / "o"), "--print-config",
+         "--tokenizer", str(gpt2_tokenizer), "--language-threshold", "0.7"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert cfg.returncode == 0, cfg.stderr
+    lines = cfg.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines][:3] == ["warc_reader", "url_filter", "extract"]
+    assert any(line.startswith("language: ") and "threshold=0.7" in line for line in lines)
+    assert not (tmp_path / "o").exists()  # a dry look writes nothing
