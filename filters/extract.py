@@ -14,6 +14,7 @@ reset: the next page extracts exactly as in a fresh process (``docs/bad_inputs.m
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,6 +55,8 @@ class ExtractConfig:
         check_range(self, "max_bad_char_fraction", 0, 1)
         if self.decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, not {self.decoding!r}")
+        if self.decoding == "utf8_then_detect" and importlib.util.find_spec("cchardet") is None:
+            raise ValueError("decoding 'utf8_then_detect' needs cchardet: pip install faust-cchardet")
 
 
 class Extract(Mapper):
