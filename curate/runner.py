@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -20,7 +21,16 @@ from curate.pipeline import Layout, Pipeline, run_shard_pass
 from curate.provenance import provenance
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, InputConfig, Shard, SkippedInputs, expand_inputs
 from curate.stats import BlockStats
-from curate.storage import exists, file_names, iter_json, read_json, remove_stale_temporaries, write_json
+from curate.storage import (
+    exists,
+    file_names,
+    filesystem,
+    iter_json,
+    join,
+    read_json,
+    remove_stale_temporaries,
+    write_json,
+)
 from curate.writers.card import write_card
 
 log = logging.getLogger(__name__)
@@ -83,7 +93,9 @@ def run_pipeline(
         run = start_run(outdir, manifest, [s.path for s in shards], made_with)
         result = RunResult(outdir=outdir, shards=len(shards))
         try:
-            result = _run_locked(pipeline, shards, outdir, executor, progress, dict(deferred.by_reason()), made_with)
+            result = _run_locked(
+                pipeline, shards, outdir, executor, progress, dict(deferred.by_reason()), made_with
+            )
             _add_run_times(result, manifest, time.time() - run["started"])
             write_json(f"{outdir}/stats.json", result.stats)
             write_card(outdir, result.stats, manifest["pipeline"])
@@ -91,7 +103,11 @@ def run_pipeline(
             done = _committed(Layout(outdir), None)
             states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
             for f in (f for f in result.failed if f["input"]):  # shards, not a failed global step
-                states[f["shard"]] = {"input": f["input"], "state": "failed", "error": (f["error"] or "")[-2000:]}
+                states[f["shard"]] = {
+                    "input": f["input"],
+                    "state": "failed",
+                    "error": (f["error"] or "")[-2000:],
+                }
             run.update(
                 finished=time.time(),
                 status="ok" if result.ok and result.stats else ("failed" if result.stats else "interrupted"),
@@ -132,18 +148,27 @@ def _run_locked(
         remove_stale_temporaries(folder)
         published, orphans = recover(files)  # a killed driver's accepted-but-unpublished shards
         if published or orphans:
-            log.info("pass %d: published %d committed shard(s), removed %d orphan attempt(s)", p.index, published, orphans)
+            log.info(
+                "pass %d: published %d committed shard(s), removed %d orphan attempt(s)",
+                p.index,
+                published,
+                orphans,
+            )
         if p.before is not None:
             try:
                 global_stats[p.before.name] = _run_global(p.before, layout, ids, executor)
             except GlobalStepFailed as e:
-                result.failed.append({"shard": f"<{p.before.name}>", "input": "", "pass": p.index, "error": str(e)})
+                result.failed.append(
+                    {"shard": f"<{p.before.name}>", "input": "", "pass": p.index, "error": str(e)}
+                )
                 log.error("%s", e)
                 break
         done = _committed(layout, None) | (set() if final else _committed(layout, p.index))
         todo = [s for s in shards if s.id not in done]
         results: set[str] = set()
-        bar = _progress_bar(progress, len(todo), f"pass {p.index + 1}/{len(passes)}" if len(passes) > 1 else "shards")
+        bar = _progress_bar(
+            progress, len(todo), f"pass {p.index + 1}/{len(passes)}" if len(passes) > 1 else "shards"
+        )
         docs = 0
         tasks = ((s.id, (payload, s.path, outdir, p.index, final)) for s in todo)
         for r in executor.map_tasks(_shard_task, tasks):
@@ -174,12 +199,34 @@ def _run_locked(
         if result.failed and not final:
             log.error("%d shard(s) failed before a global step; fix and rerun to resume", len(result.failed))
             break
+    freed = _collect_pass_data(layout, len(passes))
     processed = {k for r in per_pass for k in r} - {f["shard"] for f in result.failed}
     result.processed = len(processed)  # shards, not shard-passes
     result.skipped = result.shards - len(processed) - len({f["shard"] for f in result.failed})
     result.stats = _merged_stats(layout, shards, len(passes), global_stats, result, time.time() - started)
     result.stats["made_with"] = made_with
+    result.stats["work_freed"] = freed
     return result
+
+
+def _collect_pass_data(layout: Layout, n_passes: int) -> dict[str, int]:
+    """Delete the intermediate copies (``_work/pass<i>/<shard>.parquet``: the pre-dedup text) of
+    shards whose final output is committed: nothing reads them again (a grown input list reruns
+    only new shards' passes; the global step keeps its own signatures). Their markers stay, for
+    the report. Returns the files and bytes freed."""
+    final = _committed(layout, None)
+    files = freed = 0
+    for i in range(n_passes - 1):
+        folder = layout.pass_files(i).folder
+        names = [n for n in file_names(folder) if n.endswith(".parquet") and n[: -len(".parquet")] in final]
+        fs, _ = filesystem(folder)
+        for name in names:
+            path = filesystem(join(folder, name))[1]
+            with contextlib.suppress(FileNotFoundError):
+                freed += int(fs.size(path) or 0)
+                fs.rm(path)
+                files += 1
+    return {"files": files, "bytes": freed}
 
 
 def _add_run_times(result: RunResult, manifest: dict[str, Any], seconds: float) -> None:

@@ -78,7 +78,8 @@ class Extract(Mapper):
         import logging
 
         # trafilatura logs a warning for every page it finds nothing in; we count those instead
-        logging.getLogger("trafilatura").setLevel(logging.ERROR)
+        # (and "empty HTML tree" at ERROR for WET records read as pages, as datatrove reads them)
+        logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
     def map(self, doc: Document) -> str | None:
         if doc.html is None:

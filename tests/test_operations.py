@@ -238,3 +238,22 @@ def test_cli_version_and_print_config(tmp_path: Path, gpt2_tokenizer: Path) -> N
     assert [line.split(":")[0] for line in lines][:3] == ["warc_reader", "url_filter", "extract"]
     assert any(line.startswith("language: ") and "threshold=0.7" in line for line in lines)
     assert not (tmp_path / "o").exists()  # a dry look writes nothing
+
+
+def test_intermediate_copies_are_collected_once_final_shards_commit(warc_dir: Path, tmp_path: Path) -> None:
+    """_work/ kept a full pre-dedup copy of every shard forever; it goes once the shard is final."""
+    from curate.dedup.step import MinHashDedup
+
+    out = tmp_path / "out"
+    inputs = [str(warc_dir / "wget-2024-sample-0000.warc.gz"), str(warc_dir / "wget-2024-sample-0001.warc.gz")]
+    pipeline = Pipeline([Extract(ExtractConfig(extractor="resiliparse")), MinHashDedup()])
+    result = run_pipeline(pipeline, inputs, str(out), LocalExecutor(1), progress=False)
+    assert result.ok
+    assert not list((out / "_work" / "pass0").glob("*.parquet"))  # the copies are gone
+    assert len(list((out / "_work" / "pass0" / "_done").glob("*.json"))) == 2  # their markers stay
+    freed = result.stats["work_freed"]
+    assert freed["files"] == 2 and freed["bytes"] > 10_000
+    data = sum(p.stat().st_size for p in (out / "data").glob("*.parquet"))
+    assert freed["bytes"] >= data * 0.5  # about one output's worth of storage, per pass before a global step
+    again = run_pipeline(pipeline, inputs, str(out), LocalExecutor(1), progress=False)
+    assert again.ok and again.processed == 0 and again.stats["work_freed"]["files"] == 0
