@@ -9,20 +9,25 @@ from curate.provenance import describe
 
 def format_funnel(stats: dict[str, Any]) -> str:
     blocks = stats.get("blocks", [])
-    lines = [f"{'block':<22}{'in':>10}{'out':>10}{'dropped':>10}{'sec':>9}  reasons"]
-    lines.append("-" * 90)
+    lines = [f"{'block':<22}{'in':>10}{'out':>10}{'kept':>8}{'dropped':>10}{'sec':>9}  reasons"]
+    lines.append("-" * 98)
     for b in blocks:
         dropped = sum(b["dropped"].values())
+        kept = f"{100 * b['docs_out'] / b['docs_in']:.1f}%" if b["docs_in"] else "-"
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(b["dropped"].items(), key=lambda kv: -kv[1]))
-        lines.append(f"{b['name']:<22}{b['docs_in']:>10}{b['docs_out']:>10}{dropped:>10}{b['seconds']:>9.2f}  {reasons}")
+        lines.append(
+            f"{b['name']:<22}{b['docs_in']:>10}{b['docs_out']:>10}{kept:>8}{dropped:>10}{b['seconds']:>9.2f}  {reasons}"
+        )
         extra = {k: v for k, v in b.get("counters", {}).items()}
         if extra:
             lines.append(f"{'':<22}counters: " + ", ".join(f"{k}={v}" for k, v in sorted(extra.items())))
-    lines.append("-" * 90)
+    lines.append("-" * 98)
+    run = stats.get("run") or {}
+    wall = f"; this run {run['wall_seconds']:.1f} s wall" if "wall_seconds" in run else ""
     lines.append(
         f"shards {stats.get('shards_complete', 0)}/{stats.get('shards', 0)} complete, "
         f"{len(stats.get('shards_failed', []))} failed; docs written {stats.get('docs_written', 0)}, "
-        f"tokens written {stats.get('tokens_written', 0)}"
+        f"tokens written {stats.get('tokens_written', 0)}{wall}"
     )
     made_with = describe(stats.get("made_with") or {})
     if made_with:

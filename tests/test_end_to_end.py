@@ -53,6 +53,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, warc_dir: Path, gpt2_token
                   "--language-threshold", "0", "--skip", SKIP_FILTERS, "--workers", "1", "--no-progress")  # fmt: skip
     assert "warc_reader" in proc.stdout and "tokenize" in proc.stdout  # the funnel is printed
     assert "language model lid.176.ftz (offline default; FineWeb used lid.176.bin)" in proc.stdout
+    assert " kept " in proc.stdout.splitlines()[0] and "this run " in proc.stdout and "s wall" in proc.stdout
     return out
 
 
