@@ -50,6 +50,12 @@ def _add_run(sub: Any) -> None:
     )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument(
+        "--limit",
+        type=at_least(1),
+        metavar="N",
+        help="read at most N documents of each shard (quick iterations; the folder is marked as limited)",
+    )
+    p.add_argument(
         "--print-config",
         action="store_true",
         help="print the effective recipe (every block with all its settings, defaults included) and exit",
@@ -108,6 +114,7 @@ def build_pipeline(args: argparse.Namespace) -> Any:
         if flag and flag not in str(e) and overrides.get(e.block or "", {}).get(e.key or "") is not None:
             raise ConfigError(f"{e} ({flag})", block=e.block, key=e.key) from None
         raise
+    pipeline.limit = getattr(args, "limit", None)
     if getattr(args, "on_truncated", None):
         import dataclasses
 

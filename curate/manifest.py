@@ -20,7 +20,10 @@ def fingerprint(pipeline: Pipeline) -> list[list[str]]:
     reader's settings too, when a recipe sets them)."""
     blocks = [[b.name, repr(getattr(b, "config", None))] for b in pipeline.blocks]
     warc = getattr(pipeline, "warc_reader", None)
-    return ([["warc_reader", repr(warc)]] if warc is not None else []) + blocks
+    limit = getattr(pipeline, "limit", None)
+    head = [["warc_reader", repr(warc)]] if warc is not None else []
+    head += [["limit", f"{limit} documents per shard"]] if limit is not None else []
+    return head + blocks
 
 
 def manifest_path(outdir: str) -> str:

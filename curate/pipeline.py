@@ -8,6 +8,7 @@ failed, and no partial shard is ever visible or counted.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Pipeline:
         self.writer = writer or ParquetWriterConfig()
         self._passes: list[Pass] | None = None
         self.pack: Any = None  # a curate.writers.packed.PackConfig: also write packed training rows
+        self.limit: int | None = None  # read at most this many documents per shard (quick iterations)
 
     @property
     def block_names(self) -> list[str]:
@@ -180,6 +182,9 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
         source = Shard(_committed_data(layout, pass_index - 1, shard.id))
     reader_stats = BlockStats(reader.name)
     docs: Iterator[Document] = _metered_reader(reader, source, reader_stats)
+    limit = getattr(pipeline, "limit", None)
+    if pass_index == 0 and limit is not None:
+        docs = itertools.islice(docs, limit)
     if pass_index == 0:
         stats.append(reader_stats)
     for block in the_pass.blocks:

@@ -257,3 +257,15 @@ def test_intermediate_copies_are_collected_once_final_shards_commit(warc_dir: Pa
     assert freed["bytes"] >= data * 0.5  # about one output's worth of storage, per pass before a global step
     again = run_pipeline(pipeline, inputs, str(out), LocalExecutor(1), progress=False)
     assert again.ok and again.processed == 0 and again.stats["work_freed"]["files"] == 0
+
+
+def test_cli_limit_reads_n_documents_per_shard_and_marks_the_folder(warc_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    base = [sys.executable, "-m", "curate.cli", "run", str(warc_dir / "wget-2024-sample-0000.warc.gz"), "-o", str(out),
+            "--recipe", "fast", "--skip", "minhash_dedup,pii_formatter,tokenize", "--no-progress"]  # fmt: skip
+    quick = subprocess.run([*base, "--limit", "5"], capture_output=True, text=True, timeout=300)
+    assert quick.returncode == 0, quick.stderr
+    reader = json.loads((out / "stats.json").read_text())["blocks"][0]
+    assert reader["docs_out"] == 5
+    full = subprocess.run(base, capture_output=True, text=True, timeout=300)  # a full run may not mix in
+    assert full.returncode == 2 and "limit" in full.stderr
