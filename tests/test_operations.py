@@ -269,3 +269,20 @@ def test_cli_limit_reads_n_documents_per_shard_and_marks_the_folder(warc_dir: Pa
     assert reader["docs_out"] == 5
     full = subprocess.run(base, capture_output=True, text=True, timeout=300)  # a full run may not mix in
     assert full.returncode == 2 and "limit" in full.stderr
+
+
+def test_pii_and_dedup_take_a_run_output_folder(warc_dir: Path, tmp_path: Path) -> None:
+    """`curate pii OUT` / `curate dedup OUT` read the run's data/*.parquet (they read _done/*.json as Parquet)."""
+    out = tmp_path / "out"
+    run = [sys.executable, "-m", "curate.cli", "run", str(warc_dir / "wget-2024-sample-0000.warc.gz"), "-o", str(out),
+           "--recipe", "fast", "--skip", "minhash_dedup,pii_formatter,tokenize", "--no-progress"]  # fmt: skip
+    assert subprocess.run(run, capture_output=True, text=True, timeout=300).returncode == 0
+    rows = sum(pq.read_metadata(p).num_rows for p in (out / "data").glob("*.parquet"))
+    for command in ("pii", "dedup"):
+        dest = tmp_path / command
+        proc = subprocess.run([sys.executable, "-m", "curate.cli", command, str(out), "-o", str(dest)],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        written = [p for p in dest.glob("*.parquet") if p.name != "removed.parquet"]
+        assert len(written) == 1 and pq.read_metadata(written[0]).num_rows <= rows
+        assert pq.read_metadata(written[0]).num_rows >= rows - 3

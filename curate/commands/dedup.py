@@ -31,7 +31,7 @@ from curate.dedup.signatures import SignatureWriter
 from curate.dedup.step import StageFailed, run_global_stages, run_stage
 from curate.document import Document
 from curate.lock import RunLock
-from curate.readers.inputs import InputError, Shard
+from curate.readers.inputs import InputError, Shard, run_output_data
 from curate.registry import ConfigError
 from curate.storage import atomic_open, exists, filesystem, join, read_json, write_json
 
@@ -147,6 +147,10 @@ def _config_from_args(args: argparse.Namespace) -> MinHashConfig:
 def _expand(inputs: list[str]) -> list[str]:
     paths: list[str] = []
     for item in inputs:
+        data = run_output_data(item)  # a curate run output folder: its data/, not its markers
+        if data:
+            paths += data
+            continue
         fs, p = filesystem(item)
         if any(c in item for c in "*?["):
             found = sorted(fs.glob(p))

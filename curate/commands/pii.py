@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from curate.commands.options import OneLineParser, at_least, number
 from curate.document import Document
-from curate.readers.inputs import expand_inputs
+from curate.readers.inputs import Shard, parquet_inputs
 from curate.registry import ConfigError
 from curate.stats import BlockStats
 from curate.storage import atomic_open, filesystem, is_local, join, write_json
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     PIIBlock(config).ensure_setup()  # fail before any work: bad entity, missing NER model or hash key
     check_output_dir(args.output)
     outdir = args.output.rstrip("/")
-    shards = list(expand_inputs(args.inputs))
+    shards = [Shard(p) for p in parquet_inputs(args.inputs)]  # a curate run folder: its data/
     for s in shards:
         check_parquet_input(s.path, args.text_column)
     names = [posixpath.basename(s.path.rstrip("/")) for s in shards]

@@ -206,3 +206,42 @@ def _read_paths_list(path: str, cc_prefix: str) -> Iterator[Shard]:
             rel = line.strip()
             if rel and not rel.startswith("#"):
                 yield Shard(rel if "://" in rel or rel.startswith("/") else cc_prefix.rstrip("/") + "/" + rel)
+
+
+def run_output_data(folder: str) -> list[str] | None:
+    """The data files of a ``curate run`` output folder (``manifest.json`` + ``data/``), or None.
+
+    Why: ``curate pii OUT`` / ``curate dedup OUT`` on a run's output must read its documents, not
+    its markers, work files and JSON (they read ``_done/*.json`` as Parquet before)."""
+    fs, p = filesystem(folder)
+    if not (fs.isdir(p) and fs.exists(posixpath.join(p, "manifest.json")) and fs.isdir(posixpath.join(p, "data"))):
+        return None
+    found = sorted(f for f in fs.find(posixpath.join(p, "data")) if f.endswith(".parquet"))
+    return [_unstrip(folder, fs, f) for f in found]
+
+
+def parquet_inputs(inputs: list[str]) -> list[str]:
+    """Parquet files named by paths, globs and folders: a run's output folder gives its ``data/``,
+    another folder every ``*.parquet`` not under a ``_`` or ``.`` folder."""
+    paths: list[str] = []
+    for item in inputs:
+        data = run_output_data(item)
+        if data is not None:
+            if not data:
+                raise InputError(f"curate output folder {item!r} has no data files yet")
+            paths += data
+            continue
+        fs, p = filesystem(item)
+        if not _GLOB_CHARS.search(p) and fs.isdir(p):
+            found = sorted(
+                f
+                for f in fs.find(p)
+                if f.endswith(".parquet")
+                and not any(part.startswith(("_", ".")) for part in posixpath.relpath(f, p).split("/"))
+            )
+            if not found:
+                raise InputError(f"input folder {item!r} has no Parquet files")
+            paths += [_unstrip(item, fs, f) for f in found]
+        else:
+            paths += [s.path for s in expand_inputs([item])]
+    return paths
