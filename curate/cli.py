@@ -56,6 +56,12 @@ def _add_run(sub: Any) -> None:
         help="read at most N documents of each shard (quick iterations; the folder is marked as limited)",
     )
     p.add_argument(
+        "--write-dropped",
+        action="store_true",
+        help="also write every dropped document with its block and reason to OUTDIR/dropped/ (datatrove's "
+        "exclusion writers, for every block)",
+    )
+    p.add_argument(
         "--print-config",
         action="store_true",
         help="print the effective recipe (every block with all its settings, defaults included) and exit",
@@ -115,6 +121,7 @@ def build_pipeline(args: argparse.Namespace) -> Any:
             raise ConfigError(f"{e} ({flag})", block=e.block, key=e.key) from None
         raise
     pipeline.limit = getattr(args, "limit", None)
+    pipeline.write_dropped = bool(getattr(args, "write_dropped", False))
     if getattr(args, "on_truncated", None):
         import dataclasses
 

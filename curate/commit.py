@@ -62,6 +62,8 @@ class PassFiles:
         """The final name of a shard's file of ``role`` (``data``: the documents; others beside)."""
         if role == "data":
             return join(self.folder, f"{shard_id}.parquet")
+        if role == "dropped" and not self.final:  # each pass drops its own documents
+            return join(self.outdir, role, f"{shard_id}.pass{self.index}.parquet")
         return join(self.outdir, role, f"{shard_id}.parquet")
 
     def staged(self, shard_id: str, attempt: str, role: str) -> str:

@@ -58,6 +58,7 @@ class Pipeline:
         self._passes: list[Pass] | None = None
         self.pack: Any = None  # a curate.writers.packed.PackConfig: also write packed training rows
         self.limit: int | None = None  # read at most this many documents per shard (quick iterations)
+        self.write_dropped = False  # also write every dropped document with its reason (OUTDIR/dropped/)
 
     @property
     def block_names(self) -> list[str]:
@@ -156,7 +157,9 @@ class ShardResult:
         }
 
 
-def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: int, final: bool) -> ShardResult:
+def run_shard_pass(
+    pipeline: Pipeline, shard: Shard, outdir: str, pass_index: int, final: bool
+) -> ShardResult:
     """Run one pass of one shard into files staged under this attempt's own names.
 
     Nothing here commits: the caller (the driver, :func:`curate.commit.commit`) accepts one
@@ -180,7 +183,15 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
     else:
         reader = ParquetReader()
         source = Shard(_committed_data(layout, pass_index - 1, shard.id))
-    reader_stats = BlockStats(reader.name)
+    staged = {"data": files.staged(shard.id, attempt, "data")}
+    dropped = None
+    if getattr(pipeline, "write_dropped", False):
+        from curate.writers.dropped import DroppedWriter
+
+        staged["dropped"] = files.staged(shard.id, attempt, "dropped")
+        dropped = DroppedWriter(staged["dropped"])
+    sink = dropped.add if dropped is not None else None
+    reader_stats = BlockStats(reader.name, sink=sink)
     docs: Iterator[Document] = _metered_reader(reader, source, reader_stats)
     limit = getattr(pipeline, "limit", None)
     if pass_index == 0 and limit is not None:
@@ -190,12 +201,14 @@ def run_shard_pass(pipeline: Pipeline, shard: Shard, outdir: str, pass_index: in
     for block in the_pass.blocks:
         block.ensure_setup()
         block.start_shard(ctx)
-        bstats = BlockStats(block.name)
+        bstats = BlockStats(block.name, sink=sink)
         stats.append(bstats)
         docs = _metered(block, docs, bstats)
-    staged = {"data": files.staged(shard.id, attempt, "data")}
     rows = ParquetShardWriter(staged["data"], pipeline.writer, pipeline.token_type()).write(docs)
+    if dropped is not None:
+        dropped.close()
     for s in stats:
+        s.sink = None
         unattributed = s.docs_in - s.docs_out - sum(s.dropped.values())
         if unattributed > 0:
             s.drop("dropped_by_callable", unattributed)

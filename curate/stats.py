@@ -25,12 +25,16 @@ class BlockStats:
     tokens_out: int = 0
     counters: Counter = field(default_factory=Counter)
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # where dropped documents go when the run writes them (curate.writers.dropped); not counted state
+    sink: Any = field(default=None, repr=False, compare=False)
 
     def drop(self, reason: str, n: int = 1, doc: Any = None) -> None:
         """Count a drop; with ``doc``, keep a reservoir sample of dropped documents for spot checks."""
         self.dropped[reason] += n
         if doc is not None:
             self._sample(reason, doc)
+            if self.sink is not None:
+                self.sink(self.name, reason, doc)
 
     def _sample(self, reason: str, doc: Any) -> None:
         kept = self.samples.setdefault(reason, [])

@@ -177,7 +177,7 @@ def test_estimate_takes_every_pipeline_option_of_run() -> None:
     est_sub = est.add_parser(est_parser.add_subparsers())
     # dedup_index is run state, not pipeline shape: a dry run must never write the persistent index
     # settle_seconds is which inputs a scheduled run takes now, not pipeline shape either
-    not_pipeline = {"help", "inputs", "output", "ray", "no_progress", "pack", "dedup_index", "settle_seconds", "print_config", "limit"}
+    not_pipeline = {"help", "inputs", "output", "ray", "no_progress", "pack", "dedup_index", "settle_seconds", "print_config", "limit", "write_dropped"}
     run_opts = {a.dest: a for a in run_sub._actions if a.dest not in not_pipeline}
     est_opts = {a.dest: a for a in est_sub._actions}
     assert set(run_opts) <= set(est_opts)

@@ -286,3 +286,22 @@ def test_pii_and_dedup_take_a_run_output_folder(warc_dir: Path, tmp_path: Path) 
         written = [p for p in dest.glob("*.parquet") if p.name != "removed.parquet"]
         assert len(written) == 1 and pq.read_metadata(written[0]).num_rows <= rows
         assert pq.read_metadata(written[0]).num_rows >= rows - 3
+
+
+def test_write_dropped_keeps_every_dropped_document_with_its_reason(warc_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "curate.cli", "run", str(warc_dir / "wget-2024-sample-0000.warc.gz"),
+           str(warc_dir / "cc-2020-34-sample.warc.gz"), "-o", str(out), "--recipe", "fast", "--skip", "tokenize",
+           "--no-progress", "--write-dropped"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    files = sorted((out / "dropped").glob("*.parquet"))
+    assert {p.name.count(".pass0.") for p in files} == {0, 1}  # the pass before MinHash and the final pass
+    table = [r for f in files for r in pq.read_table(f).to_pylist()]
+    got: dict[tuple[str, str], int] = {}
+    for r in table:
+        got[(r["block"], r["reason"])] = got.get((r["block"], r["reason"]), 0) + 1
+    stats = json.loads((out / "stats.json").read_text())
+    want = {(b["name"], k): v for b in stats["blocks"] if b["name"] != "warc_reader" for k, v in b["dropped"].items()}
+    assert got == want and sum(want.values()) > 5  # every document a block dropped, once, with its reason
+    assert any(r["reason"] == "language_mismatch" and r["text"] for r in table)
