@@ -1067,3 +1067,15 @@ def test_files_of_failed_attempts_are_removed_once_the_step_completes(
     assert len(list(step_dir.glob("plans/*/edges/*.parquet"))) == 4
     assert len(list(step_dir.glob("sigs/*.parquet"))) == 3
     assert not (step_dir / "shingles").exists(), "no verification: no shingle sets are written"
+
+
+def test_cli_sha1_and_datatrove_survivors(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
+    """``--hash sha1 --keep datatrove`` reach the config; the near copies go (one per cluster)."""
+    paths, dups = _pipeline_inputs(tmp_path, pages)
+    out = tmp_path / "out"
+    assert dedup_cli.main([*paths, "-o", str(out), "--hash", "sha1", "--keep", "datatrove"]) == 0
+    cfg = dedup_cli.load_stats(str(out))["config"]
+    assert cfg["hash_fc"] == "sha1" and cfg["keep"] == "datatrove"
+    removed = _removed(out)
+    assert len(removed) == len(dups)
+    assert {frozenset((d, k)) for d, k in removed.items()} == {frozenset((d, d.removesuffix("-copy"))) for d in dups}
