@@ -39,7 +39,18 @@ def _init_worker() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _one_arrow_thread()
     _die_with_parent()
+
+
+def _one_arrow_thread() -> None:
+    """pyarrow's CPU pool has a thread per core in every worker; with a worker per core they only
+    compete for it (zstd, encoding), as tokenizers' threads did."""
+    with contextlib.suppress(ImportError):
+        import pyarrow
+
+        pyarrow.set_cpu_count(1)
+        pyarrow.set_io_thread_count(1)
 
 
 def _die_with_parent() -> None:
