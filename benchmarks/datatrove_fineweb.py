@@ -120,9 +120,10 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
     out = Path(args.out)
     mh = out / "minhash"
-    # FineWeb's use_64bit_hashes=True is HashConfig(precision=64) in datatrove 0.10.1 (xxhash by default)
+    # FineWeb's MinHash (use_64bit_hashes=True, when datatrove hashed shingles with sha1) is
+    # HashConfig(precision=64, hash_fc="sha1") in datatrove 0.10.1
     config = MinhashConfig(
-        hash_config=HashConfig(precision=64), num_buckets=14, hashes_per_bucket=8, n_grams=5
+        hash_config=HashConfig(precision=64, hash_fc="sha1"), num_buckets=14, hashes_per_bucket=8, n_grams=5
     )
     stages: dict[str, list[Any]] = {
         "main": main_stage(args, out),

@@ -125,7 +125,7 @@ def datatrove_kept(rows: list[dict[str, Any]], work: Path) -> set[str]:
         docs = step.run(docs)
     filtered = list(docs)
     config = MinhashConfig(
-        hash_config=HashConfig(precision=64), num_buckets=14, hashes_per_bucket=8, n_grams=5
+        hash_config=HashConfig(precision=64, hash_fc="sha1"), num_buckets=14, hashes_per_bucket=8, n_grams=5
     )
     mh = work / "minhash"
     _drain(MinhashDedupSignature(output_folder=str(mh / "sig"), config=config).run(iter(filtered)))
