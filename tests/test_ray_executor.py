@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import cloudpickle
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'curate[ray]')")
 
+import wcxb_shards  # noqa: E402  (tests/ is on sys.path)
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from curate import Document, LocalExecutor, Pipeline, RunResult, run_pipeline  # noqa: E402
@@ -85,7 +85,9 @@ class Probe:
                 (self.folder / f"{source}@{node}@{os.getpid()}@{uuid.uuid4().hex[:8]}").touch()
                 if self.hold is not None and self.hold[0] == source:  # an order that load cannot change
                     deadline = time.monotonic() + 240
-                    while len(list(self.hold[1].glob("*.json"))) < self.hold[2] and time.monotonic() < deadline:
+                    while (
+                        len(list(self.hold[1].glob("*.json"))) < self.hold[2] and time.monotonic() < deadline
+                    ):
                         time.sleep(0.05)
             if self.delay:
                 time.sleep(self.delay)
@@ -132,33 +134,9 @@ def assert_exactly_once(outdir: Path, reference: dict[str, list[tuple[str, str]]
     assert not stray, f"temporary files left behind: {stray}"
 
 
-def build_warc(pages: Path, path: Path) -> int:
-    """``benchmarks/make_warc.py``: real pages as a Common-Crawl-like WARC shard (response records, gzip)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from make_warc import build_warc as build
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return build(pages, path, warc_date="2024-06-01T00:00:00Z")
-
-
 def wcxb_copy(folder: Path, name: str, start: int, count: int) -> str:
     """WCXB pages ``[start, start + count)`` as shard ``name``, under ids and URLs of its own."""
-    pages = pq.read_table(DATA / "pages" / "wcxb-dev.parquet", columns=["id", "url", "html"])
-    part = pages.slice(start, count)
-    ids = part.column("id").to_pylist()
-    part = part.set_column(0, "id", pa.array([f"{i}#{name}" for i in ids]))
-    urls = [
-        f"{u or 'https://wcxb.invalid/' + i}#{name}"
-        for u, i in zip(part.column("url").to_pylist(), ids, strict=True)
-    ]
-    part = part.set_column(1, "url", pa.array(urls))
-    src = folder / f"{name}.parquet"
-    pq.write_table(part, src)
-    path = folder / f"{name}.warc.gz"
-    assert build_warc(src, path) == count
-    src.unlink()
-    return str(path)
+    return str(wcxb_shards.wcxb_shard(DATA / "pages" / "wcxb-dev.parquet", folder, name, start, count))
 
 
 # --- fixtures: real data, a local reference run, a 3-node Ray cluster ---------------------------------
@@ -168,7 +146,7 @@ def wcxb_copy(folder: Path, name: str, start: int, count: int) -> str:
 def wcxb_shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 1,476 real WCXB pages as one Common-Crawl-like WARC shard (~25 s: make_warc gzips at level 9)."""
     path = tmp_path_factory.mktemp("shards") / "wcxb-dev.warc.gz"
-    assert build_warc(DATA / "pages" / "wcxb-dev.parquet", path) > 1000
+    assert wcxb_shards.build_warc(DATA / "pages" / "wcxb-dev.parquet", path) > 1000
     return path
 
 

@@ -45,26 +45,26 @@ def at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
-def positive_seconds(text: str) -> float:
-    """An argparse type: a number of seconds > 0."""
+def _seconds(text: str, allow_zero: bool) -> float:
     try:
         x = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not x > 0 or x == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
+    if not (x >= 0 if allow_zero else x > 0) or x == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds {'>=' if allow_zero else '>'} 0, got {text}"
+        )
     return x
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    return _seconds(text, allow_zero=False)
 
 
 def non_negative_seconds(text: str) -> float:
     """An argparse type: a number of seconds >= 0."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not x >= 0 or x == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text}")
-    return x
+    return _seconds(text, allow_zero=True)
 
 
 def number(text: str) -> float:
@@ -80,9 +80,13 @@ def number(text: str) -> float:
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     """Recipe, tokenizer, extraction, language, PII and skip options (not run state or workers)."""
-    p.add_argument("--recipe", default="fineweb", help="built-in name (see `curate recipes`) or a .yaml/.py file")
+    p.add_argument(
+        "--recipe", default="fineweb", help="built-in name (see `curate recipes`) or a .yaml/.py file"
+    )
     p.add_argument("--tokenizer", help="local tokenizer.json or hub name (default: the recipe's, gpt2)")
-    p.add_argument("--eos", action="store_true", help="append the tokenizer's end-of-text token to each document")
+    p.add_argument(
+        "--eos", action="store_true", help="append the tokenizer's end-of-text token to each document"
+    )
     p.add_argument("--extractor", choices=["trafilatura", "resiliparse"])
     p.add_argument(
         "--extract-timeout", type=positive_seconds, help="seconds per page before it is skipped (default 1)"
@@ -94,7 +98,9 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
         "affected by other load on the machine)",
     )
     p.add_argument(
-        "--languages", nargs="+", help="language codes to keep, as fastText labels them (default: en); 'all': any"
+        "--languages",
+        nargs="+",
+        help="language codes to keep, as fastText labels them (default: en); 'all': any",
     )
     p.add_argument("--language-threshold", type=number, help="minimum fastText score, within [0, 1]")
     p.add_argument("--language-model", help="fastText LID model (lid.176.bin, lid.176.ftz, ...)")
