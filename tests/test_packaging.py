@@ -8,6 +8,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,3 +57,15 @@ def test_installed_trafilatura_is_finewebs() -> None:
 
     major, minor = (int(x) for x in metadata.version("trafilatura").split(".")[:2])
     assert (1, 8) <= (major, minor) < (1, 12)
+
+
+def test_ruff_clean() -> None:
+    """The style gate runs in CI too: `ruff check` over the whole repository."""
+    import shutil
+
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it is in the test extra)")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([ruff, "check", "."], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
