@@ -46,15 +46,23 @@ def atomic_open(path: str, mode: str = "wb") -> Iterator[IO[Any]]:
     if is_local(fs):
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
         tmp = f"{p}.tmp-{uuid.uuid4().hex}"
+        f = open(tmp, mode)  # noqa: SIM115 - closed on every path below
         try:
-            with open(tmp, mode) as f:
-                yield f
-                f.flush()
-                os.fsync(f.fileno())
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
             os.replace(tmp, p)
+        except BaseException:
+            # the write failed (a full disk, a killed shard's generator closed by GC): closing
+            # flushes the buffer and may fail the same way; the first error is the one to report
+            with contextlib.suppress(OSError):
+                f.close()
+            raise
         finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            with contextlib.suppress(OSError):
+                if os.path.exists(tmp):
+                    os.remove(tmp)
     else:
         with fs.open(p, mode) as f:
             yield f

@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -443,3 +444,37 @@ def test_failed_global_stage_is_recorded_with_stats_and_a_rerun_resumes(shards: 
     second = run_pipeline(pipeline(None), inputs, str(out), LocalExecutor(2), progress=False)
     assert second.ok
     assert api_dataset(out) == api_dataset(ref)
+
+
+def test_a_write_abandoned_on_a_full_disk_cleans_up_without_noise(tmp_path: Path) -> None:
+    """A shard's writer generator closed by GC while the disk is full used to print Python's
+    "Exception ignored ... Traceback" (closing re-flushed the buffer): the output must stay clean."""
+    small = tmp_path / "small"
+    code = textwrap.dedent(f"""
+        import gc, os
+        from curate.storage import atomic_open
+
+        with open({str(small / "filler")!r}, "wb", buffering=0) as f:  # the disk full but for less than a page
+            try:
+                while True:
+                    f.write(b"f" * 1024)
+                    f.flush()
+            except OSError:
+                pass
+
+        def shard():
+            with atomic_open({str(small / "x.parquet")!r}) as f:
+                f.write(b"x" * 4000)  # buffered: it cannot be flushed
+                yield
+
+        g = shard()
+        next(g)
+        del g  # the shard is abandoned (its task failed): GC closes the generator
+        gc.collect()
+        os.remove({str(small / "filler")!r})
+    """)
+    with tmpfs(small, "64k"):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+        assert not list(small.iterdir())  # no temporary left
