@@ -68,8 +68,10 @@ def time_limit(seconds: float | None, clock: Clock = "wall") -> Iterator[None]:
     timer, signum = _TIMERS[clock]
     armed = _Armed()
     previous = signal.signal(signum, armed)
-    signal.setitimer(timer, seconds, max(min(seconds, REARM_SECONDS), _MIN_REARM))
     try:
+        # armed inside the try: a tick landing before the block starts (a descheduled process, a
+        # tiny limit) must still reach the disarming below, or the timer ticks on in the caller
+        signal.setitimer(timer, seconds, max(min(seconds, REARM_SECONDS), _MIN_REARM))
         yield
     finally:
         while True:  # a tick can land on the first line of this block: disarm until it sticks
