@@ -8,12 +8,14 @@ failed, and no partial shard is ever visible or counted.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate import progress
 from curate.blocks import Block, GlobalStep, as_block
 from curate.commit import PassFiles, new_attempt
 from curate.context import ShardContext
@@ -22,7 +24,7 @@ from curate.readers.inputs import Shard
 from curate.readers.parquet import ParquetReader
 from curate.readers.warc import WarcReader, WarcReaderConfig
 from curate.stats import BlockStats
-from curate.storage import exists, join, read_json
+from curate.storage import exists, filesystem, join, read_json
 from curate.writers.parquet import ParquetShardWriter, ParquetWriterConfig
 
 
@@ -142,6 +144,7 @@ class ShardResult:
     skipped: bool = False
     attempt: str = ""
     staged: dict[str, str] = field(default_factory=dict)
+    docs_read: int = 0  # documents the reader handed to the blocks (the progress line counts them)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +157,7 @@ class ShardResult:
             "attempt": self.attempt,
             "staged": self.staged,
             "skipped": self.skipped,
+            "docs_read": self.docs_read,
         }
 
 
@@ -192,10 +196,31 @@ def run_shard_pass(
         dropped = DroppedWriter(staged["dropped"])
     sink = dropped.add if dropped is not None else None
     reader_stats = BlockStats(reader.name, sink=sink)
-    docs: Iterator[Document] = _metered_reader(reader, source, reader_stats)
+    opened = contextlib.ExitStack()
+    reporter = progress.current()
+    position: Callable[[], int] | None = None
+    size = 0
+    if reporter is None:
+        docs: Iterator[Document] = _metered_reader(reader.read(source, reader_stats), reader_stats)
+    elif pass_index == 0 and type(reader) is WarcReader:
+        # the reader reads a file we opened, so its compressed offset tells how far the shard is
+        fs, p = filesystem(source.path)
+        raw = opened.enter_context(fs.open(p, "rb", block_size=8 * 1024 * 1024))
+        size, position = _size_of(fs, p, raw), raw.tell
+        docs = _metered_reader(reader.read_from(raw, source, reader_stats), reader_stats)
+    else:
+        # a later pass reads the rows the previous one wrote: their number is in its marker
+        size = (
+            0
+            if pass_index == 0
+            else int(read_json(layout.pass_marker(pass_index - 1, shard.id))["rows_written"])
+        )
+        docs = _metered_reader(reader.read(source, reader_stats), reader_stats)
     limit = getattr(pipeline, "limit", None)
     if pass_index == 0 and limit is not None:
         docs = itertools.islice(docs, limit)
+    if reporter is not None:
+        docs = progress.reported(docs, reporter, position, size)
     if pass_index == 0:
         stats.append(reader_stats)
     for block in the_pass.blocks:
@@ -204,7 +229,8 @@ def run_shard_pass(
         bstats = BlockStats(block.name, sink=sink)
         stats.append(bstats)
         docs = _metered(block, docs, bstats)
-    rows = ParquetShardWriter(staged["data"], pipeline.writer, pipeline.token_type()).write(docs)
+    with opened:
+        rows = ParquetShardWriter(staged["data"], pipeline.writer, pipeline.token_type()).write(docs)
     if dropped is not None:
         dropped.close()
     for s in stats:
@@ -226,6 +252,7 @@ def run_shard_pass(
         time.perf_counter() - start,
         attempt=attempt,
         staged=staged,
+        docs_read=reader_stats.docs_out,
     )
 
 
@@ -239,8 +266,18 @@ def _reader_for(path: str, warc: WarcReaderConfig | None = None) -> Any:
     return ParquetReader() if path.endswith(".parquet") else WarcReader(warc)
 
 
-def _metered_reader(reader: Any, shard: Shard, stats: BlockStats) -> Iterator[Document]:
-    it = reader.read(shard, stats)
+def _size_of(fs: Any, path: str, raw: Any) -> int:
+    """The input's size in bytes, or 0 if the file system cannot say (the ETA then counts shards)."""
+    size = getattr(raw, "size", None)
+    if not isinstance(size, int):
+        try:
+            size = int(fs.size(path) or 0)
+        except Exception:  # noqa: BLE001 - a size for an ETA must never fail the shard
+            size = 0
+    return size
+
+
+def _metered_reader(it: Iterator[Document], stats: BlockStats) -> Iterator[Document]:
     while True:
         t0 = time.perf_counter()
         try:

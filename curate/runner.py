@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from curate.executors.base import Executor, TaskResult
 from curate.lock import RunLock
 from curate.manifest import check_compatible, record_run, start_run
 from curate.pipeline import Layout, Pipeline, run_shard_pass
+from curate.progress import ProgressConfig, ProgressView
 from curate.provenance import provenance
 from curate.readers.inputs import COMMON_CRAWL_PREFIX, InputConfig, Shard, SkippedInputs, expand_inputs
 from curate.stats import BlockStats
@@ -73,13 +75,14 @@ def run_pipeline(
     inputs: list[str],
     outdir: str,
     executor: Executor,
-    progress: bool = True,
+    progress: bool | ProgressConfig = True,
     cc_prefix: str = COMMON_CRAWL_PREFIX,
     input_config: InputConfig | None = None,
 ) -> RunResult:
     """Run every pass of ``pipeline`` over the shards of ``inputs``; write ``OUTDIR/stats.json``.
 
-    Shards whose output is committed are skipped; failed shards are listed in the result and in
+    ``progress``: documents/s and an ETA on stderr while shards run (a :class:`ProgressConfig`
+    says where and how often). Shards whose output is committed are skipped; failed shards are listed in the result and in
     ``stats.json`` and are retried by the next run. A global step waits for every shard of the
     pass before it, so a failure there stops the run before the global step (rerun to resume).
     """
@@ -127,7 +130,7 @@ def _run_locked(
     shards: list[Shard],
     outdir: str,
     executor: Executor,
-    progress: bool,
+    progress: bool | ProgressConfig,
     deferred: dict[str, int],
     made_with: dict[str, Any],
 ) -> RunResult:
@@ -166,12 +169,10 @@ def _run_locked(
         done = _committed(layout, None) | (set() if final else _committed(layout, p.index))
         todo = [s for s in shards if s.id not in done]
         results: set[str] = set()
-        bar = _progress_bar(
-            progress, len(todo), f"pass {p.index + 1}/{len(passes)}" if len(passes) > 1 else "shards"
-        )
-        docs = 0
+        label = f"pass {p.index + 1}/{len(passes)} shards" if len(passes) > 1 else "shards"
+        view = _progress_view(progress, len(todo), label)
         tasks = ((s.id, (payload, s.path, outdir, p.index, final)) for s in todo)
-        for r in executor.map_tasks(_shard_task, tasks):
+        for r in _map_with_progress(executor, tasks, view):
             if r.ok and not r.value.get("skipped"):
                 try:  # the driver alone commits: one accepted attempt per shard
                     commit(files, r.key, r.value)
@@ -179,18 +180,16 @@ def _run_locked(
                     r = TaskResult(r.key, error=f"commit failed: {type(e).__name__}: {e}")
             if r.ok:
                 results.add(r.key)
-                docs += r.value["rows_written"]
             else:
                 path = next(s.path for s in todo if s.id == r.key)
                 result.failed.append({"shard": r.key, "input": path, "pass": p.index, "error": r.error})
                 # one line; the whole traceback is in stats.json and the manifest (and with -v here)
                 log.error("shard %s (%s) failed: %s", r.key, path, _last_line(r.error))
                 log.debug("shard %s traceback:\n%s", r.key, r.error)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(docs_out=docs, failed=len(result.failed))
-        if bar is not None:
-            bar.close()
+            if view is not None:
+                view.finished(r.key, int((r.value or {}).get("docs_read", 0)) if r.ok else 0, r.ok)
+        if view is not None:
+            view.close()
         # every task of the pass has returned: a temporary left now is an orphan of a killed worker/node;
         # a pass before a global step also wrote what that step collects (e.g. signatures) under _work/
         remove_stale_temporaries(folder if final else f"{layout.outdir}/_work", recursive=not final)
@@ -317,9 +316,15 @@ def _merged_stats(
     }
 
 
-def _progress_bar(enabled: bool, total: int, desc: str) -> Any:
-    if not enabled or total == 0:
+def _progress_view(progress: bool | ProgressConfig, total: int, label: str) -> ProgressView | None:
+    if not progress or total == 0:
         return None
-    from tqdm import tqdm
+    return ProgressView(total, label, progress if isinstance(progress, ProgressConfig) else None)
 
-    return tqdm(total=total, desc=desc, unit="shard", dynamic_ncols=True)
+
+def _map_with_progress(executor: Executor, tasks: Any, view: ProgressView | None) -> Iterator[TaskResult]:
+    """``executor.map_tasks`` over the shard tasks, with the live view if the executor feeds one
+    (an executor whose ``map_tasks`` has no ``progress`` parameter only gets shard counts)."""
+    if view is not None and "progress" in inspect.signature(executor.map_tasks).parameters:
+        return executor.map_tasks(_shard_task, tasks, progress=view)
+    return executor.map_tasks(_shard_task, tasks)

@@ -26,6 +26,9 @@ class Executor(Protocol):
 
     Tasks read their inputs from storage and write their outputs to storage; only small values
     travel back. A task that raises is reported as a failed :class:`TaskResult`, the others go on.
+    An executor that accepts ``progress`` (a :class:`curate.progress.ProgressView`) installs a
+    :class:`curate.progress.Reporter` in each task and feeds the view while it waits; the runner
+    passes it only to executors whose ``map_tasks`` has that parameter.
     """
 
     workers: int
@@ -41,12 +44,19 @@ class SerialExecutor:
     workers = 1
 
     def map_tasks(
-        self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]]
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]], progress: Any = None
     ) -> Iterator[TaskResult]:
         import traceback
 
+        from curate import progress as live
+
         for key, args in tasks:
+            if progress is not None:
+                live.set_reporter(live.CallbackReporter(key, progress))
             try:
-                yield TaskResult(key, fn(*args))
+                result = TaskResult(key, fn(*args))
             except Exception:  # noqa: BLE001 - a failed task is reported, the others go on
-                yield TaskResult(key, error=traceback.format_exc(limit=20))
+                result = TaskResult(key, error=traceback.format_exc(limit=20))
+            finally:
+                live.set_reporter(None)
+            yield result

@@ -73,9 +73,15 @@ def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, str | Non
         return None, traceback.format_exc(limit=30)
 
 
-def _serve(conn: Connection) -> None:
-    """A worker's life: receive ``(fn, args)``, send back ``(value, error)``, until told to stop."""
+def _serve(conn: Connection, slot: Any = None) -> None:
+    """A worker's life: receive ``(fn, args)``, send back ``(value, error)``, until told to stop.
+
+    ``slot``: shared memory the running task's progress is written to (:mod:`curate.progress`)."""
     _init_worker()
+    if slot is not None:
+        from curate import progress
+
+        progress.set_reporter(progress.SlotReporter(slot))
     while True:
         try:
             msg = conn.recv()
@@ -93,7 +99,9 @@ def _serve(conn: Connection) -> None:
 class _Worker:
     def __init__(self, ctx: mp.context.BaseContext) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
+        # docs read, input position, input size of the running task: written by the worker, read here
+        self.slot = ctx.RawArray("d", 4)
+        self.process = ctx.Process(target=_serve, args=(child, self.slot), daemon=True)
         self.process.start()
         child.close()
         self.task: Task | None = None
@@ -139,9 +147,11 @@ class LocalExecutor:
         return mp.get_context(os.environ.get("CURATE_START_METHOD", "fork"))
 
     def map_tasks(
-        self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]]
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]], progress: Any = None
     ) -> Iterator[TaskResult]:
+        """``progress``: a :class:`curate.progress.ProgressView` fed from the workers' slots while waiting."""
         ctx = self._context()
+        timeout = None if progress is None else progress.wake_seconds(0.5)
         pending = iter(tasks)
         retry: deque[Task] = deque()
         pool: list[_Worker] = []
@@ -155,6 +165,8 @@ class LocalExecutor:
                     if worker is None:
                         worker = _Worker(ctx)
                         pool.append(worker)
+                    worker.slot[0] = worker.slot[1] = worker.slot[2] = 0.0
+                    worker.slot[3] = 0.25 if progress is None else progress.report_seconds(0.25)
                     try:
                         worker.conn.send((fn, task[1]))
                     except Exception:  # noqa: BLE001 - arguments that do not pickle fail this task only
@@ -167,7 +179,11 @@ class LocalExecutor:
                     if refused:
                         continue
                     return
-                ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+                ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
+                if progress is not None:
+                    for w in busy:
+                        progress.update(w.task[0], w.slot[0], w.slot[1], w.slot[2])  # type: ignore[index]
+                    progress.tick()
                 for worker in busy:
                     if worker.conn not in ready and worker.process.sentinel not in ready:
                         continue

@@ -75,14 +75,63 @@ class RayExecutorConfig:
     init_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def _call(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
-    """The body of every Ray task: an exception becomes this task's reported error, not a retry."""
+def _call(fn: Callable[..., Any], *args: Any, _progress: Any = None) -> tuple[Any, str | None]:
+    """The body of every Ray task: an exception becomes this task's reported error, not a retry.
+
+    ``_progress``: ``(board, key, seconds)``: the run's :class:`_ProgressBoard` actor, this task's
+    key and how often to report."""
     for k, v in TASK_ENV_VARS.items():
         os.environ.setdefault(k, v)
+    if _progress is not None:
+        from curate import progress
+
+        progress.set_reporter(_BoardReporter(*_progress))
     try:
         return fn(*args), None
     except Exception:  # noqa: BLE001 - reported as this task's failure; the others go on
         return None, traceback.format_exc(limit=30)
+    finally:
+        if _progress is not None:
+            progress.set_reporter(None)
+
+
+class _BoardReporter:
+    """A task's progress, sent to the board actor every ~2 s (fire and forget: never waited on)."""
+
+    def __init__(self, board: Any, key: str, interval: float = 2.0) -> None:
+        self.board = board
+        self.key = key
+        self.interval = interval
+
+    def report(self, docs: int, position: int, size: int) -> None:
+        with contextlib.suppress(Exception):  # progress must never fail a shard
+            self.board.report.remote(self.key, docs, position, size)
+
+
+class _ProgressBoard:
+    """One small actor per ``map_tasks`` call with progress: the latest report of each task."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, tuple[int, int, int]] = {}
+
+    def report(self, key: str, docs: int, position: int, size: int) -> None:
+        self.latest[key] = (docs, position, size)
+
+    def take(self) -> dict[str, tuple[int, int, int]]:
+        out, self.latest = self.latest, {}
+        return out
+
+
+_BOARD: Any = None
+
+
+def _board_class() -> Any:
+    global _BOARD
+    if _BOARD is None:
+        import ray
+
+        _BOARD = ray.remote(num_cpus=0, max_restarts=0)(_ProgressBoard)
+    return _BOARD
 
 
 _REMOTE: Any = None
@@ -300,12 +349,19 @@ class RayExecutor:
     # --- the Executor protocol ----------------------------------------------------------------
 
     def map_tasks(
-        self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]]
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[str, tuple[Any, ...]]], progress: Any = None
     ) -> Iterator[TaskResult]:
-        """Submit lazily, at most ``_in_flight()`` at a time; yield results as tasks finish."""
+        """Submit lazily, at most ``_in_flight()`` at a time; yield results as tasks finish.
+
+        ``progress`` (a :class:`curate.progress.ProgressView`): tasks report to a board actor every
+        ~2 s and the driver, waking up at least every second, passes the reports on."""
         import ray
 
         self.connect()
+        board = _board_class().remote() if progress is not None else None
+        timeout = None if progress is None else progress.wake_seconds(1.0)
+        extra: dict[str, Any] = {}
+        polled = 0.0
         remote = _remote_call().options(**self._options(fn))
         name = _task_name(fn)
         shared = _SharedArgs(self.config.inline_bytes)
@@ -322,11 +378,16 @@ class RayExecutor:
                         exhausted = True
                         break
                     key, args = nxt
-                    running[remote.remote(fn_ref, *shared(args))] = key
+                    if board is not None:
+                        extra = {"_progress": (board, key, progress.report_seconds(2.0))}
+                    running[remote.remote(fn_ref, *shared(args), **extra)] = key
                     self.submitted[name] += 1
                 if not running:
                     return
-                ready, _ = ray.wait(list(running), num_returns=1)
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=timeout)
+                if board is not None and time.monotonic() - polled >= timeout:
+                    polled = time.monotonic()  # one actor call a second at most, however fast tasks finish
+                    _poll(board, progress, set(running.values()))
                 if len(running) > _BATCH_WAIT_ABOVE:
                     # a ray.wait costs O(refs): 8.7 ms of driver CPU over 12,800 (measured), too much
                     # to pay once per result at hundreds of completions a second; take every task
@@ -336,6 +397,9 @@ class RayExecutor:
                     yield self._result(running.pop(ref), ref)
         finally:
             self.objects_put += shared.puts
+            if board is not None:
+                with contextlib.suppress(Exception):
+                    ray.kill(board)
             # the caller stopped early (error, Ctrl-C): do not leave orphans writing output
             for ref in running:
                 # best effort: an attempt that still finishes commits atomically anyway
@@ -357,3 +421,14 @@ class RayExecutor:
                 f"(worker or node died, or out of memory): {e}",
             )
         return TaskResult(key, value, error)
+
+
+def _poll(board: Any, progress: Any, running: set[str]) -> None:
+    """Pass the board's latest reports of still-running tasks on to the view, and redraw it."""
+    import ray
+
+    with contextlib.suppress(Exception):  # a lost board costs the live figures, never the run
+        for key, (docs, position, size) in ray.get(board.take.remote(), timeout=5).items():
+            if key in running:
+                progress.update(key, docs, position, size)
+    progress.tick()
