@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.dedup.components import connected_components, node_dtype
+from curate.dedup.components_ray import distributed_roots
 from curate.dedup.index import index_ids
 from curate.dedup.layout import (
     attempt_path,
@@ -288,7 +289,10 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     settled = settled_docs(plan, settled_lists)
     with tempfile.TemporaryDirectory(prefix="curate-minhash-") as scratch:
         edges = load_edges(plan, scratch)
-        roots, rounds = connected_components(edges.n_nodes, edges.chunks)
+        if plan.config.cluster_tasks > 1:  # partitioned phases as tasks (on Ray: spread over the cluster)
+            roots, rounds = distributed_roots(plan, edges.index_nodes, [p for p, _ in edge_files(plan)])
+        else:
+            roots, rounds = connected_components(edges.n_nodes, edges.chunks)
         if plan.config.removal_rule == "direct":
             removed_n, comp_n, keeper_n, members = direct_removals(
                 plan, edges, roots, edges.chunks(), settled

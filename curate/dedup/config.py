@@ -81,6 +81,9 @@ class MinHashConfig:
     verify_method: VerifyMethod = "exact"
     removal: RemovalRule | None = None
     hash_fc: HashFunction = "xxhash"
+    # execution only (same roots either way), so never in repr: 1 = one clustering task, N = the
+    # large-star/small-star phases of curate.dedup.components_ray over N node partitions
+    cluster_tasks: int = 1
 
     def __repr__(self) -> str:
         """The dataclass repr, without ``hash_fc`` when it is the default.
@@ -88,7 +91,11 @@ class MinHashConfig:
         Output folders fingerprint ``repr(config)``: folders made before ``hash_fc`` existed (xxhash)
         stay compatible, and a folder made with ``sha1`` refuses an xxhash run (other signatures).
         """
-        shown = [f for f in fields(self) if f.name != "hash_fc" or self.hash_fc != "xxhash"]
+        shown = [
+            f
+            for f in fields(self)
+            if (f.name != "hash_fc" or self.hash_fc != "xxhash") and f.name != "cluster_tasks"
+        ]
         return f"{type(self).__qualname__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def __post_init__(self) -> None:
@@ -114,6 +121,12 @@ class MinHashConfig:
             raise ValueError(f"verify_method must be 'exact' or 'estimate', not {self.verify_method!r}")
         if self.removal not in (None, "components", "direct"):
             raise ValueError(f"removal must be 'components' or 'direct', not {self.removal!r}")
+        if (
+            isinstance(self.cluster_tasks, bool)
+            or not isinstance(self.cluster_tasks, int)
+            or self.cluster_tasks < 1
+        ):
+            raise ValueError(f"cluster_tasks must be an integer >= 1, not {self.cluster_tasks!r}")
         if self.partitions is not None and (self.partitions < 1 or self.partitions & (self.partitions - 1)):
             raise ValueError(f"partitions must be a power of two, not {self.partitions}")
 
