@@ -3,6 +3,11 @@
 datatrove splits English text with spaCy (``spacy.blank("en")``); :mod:`curate.text.en_tokenizer`
 reproduces that split token for token without spaCy. The ``doc_*`` helpers cache each view in
 ``doc.cache`` so that a stack of filters splits a document once (``Document.set_text`` clears it).
+
+Other languages: the document's language label (``language_label``, e.g. ``cmn_Hani``, set by the
+language block; else ``language``) picks the splitter datatrove's FineWeb-2 code assigns to it
+(:mod:`curate.text.multilingual`). A document without a label, or labelled English, takes the
+English path unchanged.
 """
 
 from __future__ import annotations
@@ -31,22 +36,46 @@ def split_words(text: str) -> list[str]:
     return tokenizer().words(text)
 
 
+# Labels whose words are the English split (lid.176's, GlotLID's, FineWeb-2's names for English).
+ENGLISH_LABELS = frozenset({"en", "eng", "eng_Latn", "en_Latn"})
+
+
+def doc_language(doc: Document) -> str | None:
+    """The label that picks the document's word splitter: ``language_label``, else ``language``."""
+    metadata = doc.metadata
+    return metadata.get("language_label") or metadata.get("language")
+
+
+def language_words(text: str, label: str | None) -> list[str]:
+    """Words of ``text`` as datatrove's ``load_word_tokenizer(label).word_tokenize`` gives them."""
+    if label is None or label in ENGLISH_LABELS:
+        return split_words(text)
+    from curate.text.multilingual import splitter_for  # lazy: it imports this module
+
+    return splitter_for(label).words(text)
+
+
 def doc_words(doc: Document) -> list[str]:
-    """``split_words(doc.text)``, computed once per text and shared by every filter."""
+    """The document's words in its language, computed once per text and shared by every filter."""
     words = doc.cache.get("words")
     if words is None:
-        words = doc.cache["words"] = split_words(doc.text)
+        label = doc_language(doc)
+        if label is None or label in ENGLISH_LABELS:
+            words = doc.cache["words"] = split_words(doc.text)
+        else:
+            words = doc.cache["words"] = language_words(doc.text, label)
     return words
 
 
 # datatrove.utils.text.PUNCTUATION: what simplify_text turns into spaces.
-PUNCTUATION = "!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»" + "".join(
-    map(chr, (x for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b)))
+PUNCTUATION = (
+    "!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»"
+    + "".join(map(chr, (x for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b))))
 )
 # datatrove.utils.text.TERMINAL_PUNCTUATION: sentence-final marks of many scripts (FineWeb's
 # line-end rule; with PUNCTUATION it makes Gopher's "symbol" characters).
 TERMINAL_PUNCTUATION = frozenset(
-    '!.?։؝؞؟۔܀܁܂߹࠷࠹࠽࠾।॥၊။።፧፨᙮᜵᜶។៕៖៙៚᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᭽᭾᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼⹓⹔。꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗！．？｡𐩖𐩗𐽕𐽖𐽗𐽘𐽙𐾆𐾇𐾈𐾉𑁇𑁈𑂾𑂿𑃀𑃁𑅁𑅂𑅃𑇅𑇆𑇍𑇞𑇟𑈸𑈹𑈻𑈼𑊩𑑋𑑌𑗂𑗃𑗉𑗊𑗋𑗌𑗍𑗎𑗏𑗐𑗑𑗒𑗓𑗔𑗕𑗖𑗗𑙁𑙂𑜼𑜽𑜾𑥄𑥆𑩂𑩃𑪛𑪜𑱁𑱂𑻷𑻸\U00011f43\U00011f44𖩮𖩯𖫵𖬷𖬸𖭄𖺘𛲟𝪈'
+    "!.?։؝؞؟۔܀܁܂߹࠷࠹࠽࠾।॥၊။።፧፨᙮᜵᜶។៕៖៙៚᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᭽᭾᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼⹓⹔。꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗！．？｡𐩖𐩗𐽕𐽖𐽗𐽘𐽙𐾆𐾇𐾈𐾉𑁇𑁈𑂾𑂿𑃀𑃁𑅁𑅂𑅃𑇅𑇆𑇍𑇞𑇟𑈸𑈹𑈻𑈼𑊩𑑋𑑌𑗂𑗃𑗉𑗊𑗋𑗌𑗍𑗎𑗏𑗐𑗑𑗒𑗓𑗔𑗕𑗖𑗗𑙁𑙂𑜼𑜽𑜾𑥄𑥆𑩂𑩃𑪛𑪜𑱁𑱂𑻷𑻸\U00011f43\U00011f44𖩮𖩯𖫵𖬷𖬸𖭄𖺘𛲟𝪈"
 )
 _PUNCT_OR_SPACE = re.compile("[" + re.escape(PUNCTUATION) + r"\s]+")
 _ASCII_PUNCT_TO_SPACE = bytes(32 if chr(c) in PUNCTUATION else c for c in range(256))
@@ -92,8 +121,9 @@ def simplify_text(text: str) -> str:
 
 
 def doc_simplified_words(doc: Document) -> list[str]:
-    """Words of ``simplify_text(doc.text)`` split as datatrove's MinHash splits them; cached per text."""
+    """Words of ``simplify_text(doc.text)`` split as datatrove's MinHash splits them (in the
+    document's language, as FineWeb-2's ``MinhashDedupSignature(language=...)``); cached per text."""
     words = doc.cache.get("simplified_words")
     if words is None:
-        words = doc.cache["simplified_words"] = split_words(simplify_text(doc.text))
+        words = doc.cache["simplified_words"] = language_words(simplify_text(doc.text), doc_language(doc))
     return words
