@@ -2,8 +2,8 @@
 
 The OUTDIR comes from running extract -> language -> tokenize over the real Common Crawl / wget
 WARCs in ../shared/data. The browser check renders the report in headless Chromium (Debian's
-``chromium`` package, installed here when missing and we are root with apt) and looks at the
-screenshot's pixels and the page's console.
+``chromium`` package, when it is installed: CI has none and skips it; the page's content is checked
+in its HTML) and looks at the screenshot's pixels and the page's console.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ SECTION_IDS = (
     "samples",
 )
 FIGURES = ("funnel", "drops", "languages", "lengths", "tokens", "throughput")
-APT_TIMEOUT = 600  # seconds for apt-get update + install of chromium, once per machine
 BROWSER_TIMEOUT = 90
 
 
@@ -166,7 +165,14 @@ def test_languages_and_lengths_match_the_parquet(report_html: Path, run_dir: Pat
         assert re.search(rf">{lang}</text>", section(page, "languages")) or f">{lang}<" in section(
             page, "languages"
         )
-        assert f"{n:,} ({100 * n / table.num_rows:.1f}%)" in section(page, "languages")
+        assert f'<tr><td>{lang}</td><td class="n">{n:,}</td></tr>' in section(page, "languages")
+    # this run wrote no dropped/ folder: the labels of dropped documents are said to be missing, and counted
+    assert "(curate run --write-dropped)" in section(page, "languages")
+    stats = json.loads((run_dir / "stats.json").read_text())
+    lang_in = next(b for b in stats["blocks"] if b["name"] == "language")["docs_in"]
+    assert f'<td>label not recorded</td><td class="n">{lang_in - table.num_rows:,}</td>' in section(
+        page, "languages"
+    )
     assert f"{sum(table.column('num_tokens').to_pylist()):,}" in section(page, "tokens")
     assert f"{sum(len(t) for t in table.column('text').to_pylist()):,}" in section(page, "lengths")
 
@@ -280,28 +286,10 @@ def _find_chromium() -> str | None:
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Debian's chromium, installed with apt-get when missing (root only, bounded by APT_TIMEOUT)."""
-    path = _find_chromium()
-    if path:
-        return path
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip(
-            "chromium not installed and cannot install it (needs root and apt-get): apt-get install chromium"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        for cmd in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
-        ):
-            subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=APT_TIMEOUT)
-    except subprocess.CalledProcessError as e:
-        pytest.skip(f"apt-get could not install chromium: {(e.stderr or '').strip()[-500:]}")
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"installing chromium took more than {APT_TIMEOUT}s")
+    """A Chromium already on this machine; CI has none and skips (the HTML checks need no browser)."""
     path = _find_chromium()
     if path is None:
-        pytest.skip("apt-get installed chromium but no chromium binary is on PATH")
+        pytest.skip("chromium is not installed (apt-get install chromium fonts-noto-cjk to look at the page)")
     return path
 
 

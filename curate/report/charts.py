@@ -165,6 +165,46 @@ def bar_chart(
         return _svg(fig, salt)
 
 
+def language_chart(labelled: dict[str, int] | None, written: dict[str, int], top: int = 20) -> str | None:
+    """Per language: every document the language block labelled (when known) beside those written.
+
+    Two labelled series on one axis, so a language dropped entirely (zh under an English-only
+    recipe) shows as a long "labelled" bar with no "written" bar, instead of being absent.
+    """
+    base = Counter({k: v for k, v in (labelled or written).items() if v})
+    items = base.most_common()
+    if not items:
+        return None
+    langs = [k for k, _ in items[:top]]
+    rest = [k for k, _ in items[top:]]
+
+    def total(c: dict[str, int], keys: list[str]) -> int:
+        return sum(int(c.get(k, 0)) for k in keys)
+
+    rows = [(k, [k]) for k in langs] + ([(f"other ({len(rest)})", rest)] if rest else [])
+    series = [("written to data/", written, KEPT)]
+    if labelled is not None:
+        series.insert(0, ("labelled by the language block (all extracted)", labelled, ACCENT))
+    with rc_context(_RC):
+        fig = _figure(8, (0.22 * len(series) + 0.12) * len(rows) + 1.3)
+        ax = fig.subplots()
+        y = np.arange(len(rows))[::-1].astype(float)
+        h = 0.8 / len(series)
+        for i, (label, counts, color) in enumerate(series):
+            ys = y + 0.4 - h * (i + 0.5)
+            vals = [total(counts, keys) for _, keys in rows]
+            ax.barh(ys, vals, height=h * 0.92, color=color, label=label)
+            for yi, v in zip(ys, vals, strict=True):
+                ax.text(v, yi, f" {v:,}", va="center", fontsize=7)
+        ax.set_yticks(y, [name for name, _ in rows])
+        ax.set_title("documents per language")
+        ax.set_xlabel("documents")
+        ax.xaxis.set_major_formatter(FuncFormatter(_human))
+        ax.legend(loc="lower right", frameon=False, fontsize=8)
+        ax.margins(x=0.15)
+        return _svg(fig, "languages")
+
+
 def histogram(values: np.ndarray, title: str, xlabel: str, salt: str, color: str = ACCENT) -> str | None:
     """Log-spaced bins when the values span more than two decades (document lengths always do)."""
     values = values[values > 0]

@@ -16,7 +16,10 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.report import languages as langinfo
 from curate.report import samples as sampling
+from curate.report.dropped import dropped_counts, dropped_files
+from curate.report.runs import RunRecord, run_records
 from curate.stats import merge_block_lists
 from curate.storage import exists, filesystem, join, read_json
 
@@ -36,6 +39,8 @@ class DocStats:
     docs_total: int = 0
     files_scanned: int = 0
     files_total: int = 0
+    # (id, text, language) of the first written rows scanned: the language relabelling is checked on them
+    labelled_rows: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +62,9 @@ class RunData:
     docs: DocStats
     dedup: DedupInfo | None
     samples_source: str | None
+    runs: list[RunRecord] = field(default_factory=list)
+    languages: langinfo.LanguageInfo | None = None
+    dropped_counts: Counter | None = None  # (block, reason) -> rows in OUTDIR/dropped/; None: not written
 
 
 def _ls(path: str, suffix: str) -> list[str]:
@@ -147,7 +155,7 @@ def doc_stats(outdir: str, max_docs: int = DEFAULT_MAX_DOCS) -> DocStats:
         with fs.open(p, "rb") as fh:
             pf = pq.ParquetFile(fh)
             names = set(pf.schema_arrow.names)
-            cols = [c for c in ("text", "language", "num_tokens") if c in names]
+            cols = [c for c in ("id", "text", "language", "num_tokens") if c in names]
             if "text" not in cols:
                 continue
             out.files_scanned += 1
@@ -157,7 +165,13 @@ def doc_stats(outdir: str, max_docs: int = DEFAULT_MAX_DOCS) -> DocStats:
                     pc.utf8_length(batch.column("text")).fill_null(0).to_numpy(zero_copy_only=False)
                 )
                 if "language" in cols:
-                    out.languages.update(lang or "unknown" for lang in batch.column("language").to_pylist())
+                    labels = [lang or "unknown" for lang in batch.column("language").to_pylist()]
+                    out.languages.update(labels)
+                    k = langinfo.CHECK_WRITTEN - len(out.labelled_rows)
+                    if k > 0 and "id" in cols:
+                        ids = batch.column("id").to_pylist()[:k]
+                        texts = batch.column("text").to_pylist()[:k]
+                        out.labelled_rows.extend(zip(ids, texts, labels[:k], strict=True))
                 if "num_tokens" in cols:
                     tokens.append(batch.column("num_tokens").fill_null(0).to_numpy(zero_copy_only=False))
                 out.docs_scanned += batch.num_rows
@@ -283,12 +297,25 @@ def collect(
         samples_source = source
     for b in blocks:
         b["samples"] = per_block.get(b["name"], {})
+    docs = doc_stats(outdir, max_docs)
+    dropped = dropped_files(outdir)
     return RunData(
         outdir=outdir,
         stats=stats,
         stats_source=source,
         blocks=blocks,
-        docs=doc_stats(outdir, max_docs),
+        docs=docs,
         dedup=dedup_info(outdir, stats),
         samples_source=samples_source,
+        runs=run_records(outdir),
+        languages=langinfo.language_info(
+            stats,
+            blocks,
+            docs.languages,
+            docs.docs_scanned == docs.docs_total,
+            dropped,
+            docs.labelled_rows,
+            max_docs,
+        ),
+        dropped_counts=dropped_counts(dropped) if dropped else None,
     )

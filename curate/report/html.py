@@ -7,14 +7,18 @@ no samples recorded) instead of silently leaving it out. All text from the run i
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from curate.report import charts, metrics
+from curate.report.checks import checks
 from curate.report.collect import RunData
+from curate.report.runs import wall_times
 
 SECTIONS = (
     ("summary", "Summary"),
+    ("checks", "Checks"),
     ("funnel", "Funnel"),
     ("drops", "Drop reasons"),
     ("languages", "Languages"),
@@ -28,7 +32,7 @@ SECTIONS = (
 
 CSS = """
 *{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1d2b33;background:#f6f7f9}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",__CJK__,sans-serif;margin:0;color:#1d2b33;background:#f6f7f9}
 header{background:#264653;color:#fff;padding:18px 32px}
 header h1{margin:0;font-size:22px}
 header p{margin:4px 0 0;opacity:.85;font-size:13px}
@@ -52,11 +56,31 @@ td.est{font-style:italic;color:#2a6f97}
 .card{border:1px solid #dde2e6;border-radius:6px;padding:8px 14px;min-width:150px}
 .card b{display:block;font-size:20px}
 .card span{color:#5b6770;font-size:12px}
-pre.snippet{white-space:pre-wrap;word-break:break-word;background:#f6f7f9;border:1px solid #e6e9ec;padding:6px 8px;margin:0;font-size:12px;max-height:9em;overflow:auto}
+pre.snippet{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,__CJK_MONO__,__CJK__,monospace;white-space:pre-wrap;word-break:break-word;background:#f6f7f9;border:1px solid #e6e9ec;padding:6px 8px;margin:0;font-size:12px;max-height:9em;overflow:auto}
 .src{display:block;color:#5b6770;font-size:11px;font-style:italic}
 .url{word-break:break-all;font-size:12px}
 .bad{color:#b00020}
+.ok{color:#2a7d4f}
+.card small{display:block;color:#5b6770;font-size:11px}
 """
+# Web pages are in every script: name fonts that have CJK glyphs (Debian/Ubuntu: fonts-noto-cjk;
+# macOS and Windows ship the others), or Chinese and Japanese samples render as empty boxes.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK KR",
+    "Source Han Sans SC",
+    "PingFang SC",
+    "Hiragino Sans",
+    "Microsoft YaHei",
+    "Yu Gothic",
+    "Malgun Gothic",
+)
+CJK_MONO_FONTS = ("Noto Sans Mono CJK SC", "Noto Sans Mono CJK JP")
+CSS = CSS.replace("__CJK_MONO__", ",".join(f'"{f}"' for f in CJK_MONO_FONTS)).replace(
+    "__CJK__", ",".join(f'"{f}"' for f in CJK_FONTS)
+)
 
 
 def esc(x: Any) -> str:
@@ -92,28 +116,90 @@ def section(sid: str, title: str, body: str) -> str:
     return f'<section id="{sid}"><h2>{esc(title)}</h2>{body}</section>'
 
 
+def _card(value: str, label: str, sub: str = "") -> str:
+    small = f"<small>{esc(sub)}</small>" if sub else ""
+    return f'<div class="card"><b>{esc(value)}</b><span>{esc(label)}</span>{small}</div>'
+
+
+def _seconds(x: float | None) -> str:
+    return f"{x:,.1f}s" if x is not None else "—"
+
+
+def _wall_cards(d: RunData) -> list[str]:
+    """The latest run's wall time and the folder's, each named (a no-op rerun takes 0.0 s)."""
+    w = wall_times(d.stats, d.runs)
+    if w.latest_number is None:  # stats of an engine without per-run records
+        return [_card(_seconds(w.latest), "wall time", "of the run that wrote stats.json")]
+    if w.latest_processed:
+        what = f"run #{w.latest_number}: {w.latest_processed:,} shard(s) processed, {w.latest_skipped or 0:,} already done"
+    else:
+        what = f"run #{w.latest_number}: nothing to do, {w.latest_skipped or 0:,} shard(s) already done"
+    runs = f"{len(d.runs):,} runs, {w.working_runs:,} processed shards" if w.working_runs is not None else ""
+    return [
+        _card(_seconds(w.latest), "wall time, latest run", what),
+        _card(_seconds(w.total), "wall time, all runs", runs or "runs that processed shards, summed"),
+    ]
+
+
+def _runs_table(d: RunData) -> str:
+    if not d.runs:
+        return ""
+    latest = (d.stats.get("run") or {}).get("number") if isinstance(d.stats.get("run"), dict) else None
+    rows = [
+        [
+            esc(f"#{r.number}") + (" (stats.json)" if r.number == latest else ""),
+            esc(r.started_utc),
+            esc(r.status),
+            num(r.inputs),
+            num(r.processed),
+            num(r.skipped),
+            num(r.failed),
+            num(r.wall_seconds, 1) if r.wall_seconds is not None else "—",
+        ]
+        for r in d.runs
+    ]
+    note = ""
+    if latest is not None and latest != len(d.runs):
+        last = d.runs[-1]
+        note = (
+            f'<p class="note bad">stats.json is from run #{latest}; the manifest records {len(d.runs)} runs '
+            f"(the last one: {esc(last.status)}), so the totals above do not include what later runs did.</p>"
+        )
+    return (
+        "<h3>Runs into this folder</h3>"
+        + table(
+            ["run", "started (UTC)", "status", "inputs", "processed", "skipped", "failed", "wall s"],
+            rows,
+            (3, 4, 5, 6, 7),
+        )
+        + note
+        + '<p class="note">Figures in this report are whole-folder totals (every committed shard, whichever run '
+        "made it), as <code>data/</code> holds them; wall time, all runs, is the sum over the runs that processed "
+        "shards.</p>"
+    )
+
+
 def _summary(d: RunData) -> str:
     s = d.stats
     first = d.blocks[0] if d.blocks else {}
-    docs_in = (
-        first.get("docs_out", 0) if first.get("name", "").endswith("_reader") else first.get("docs_in", 0)
-    )
+    reader = first.get("name", "").endswith("_reader")
+    docs_in = first.get("docs_out", 0) if reader else first.get("docs_in", 0)
     written = s.get("docs_written", 0)
     failed = s.get("shards_failed") or []
     cards = [
-        (f"{s.get('shards_complete', 0):,} / {s.get('shards', 0):,}", "shards complete"),
-        (f"{len(failed):,}", "shards failed"),
-        (num(docs_in), "documents read" if first.get("name", "").endswith("_reader") else "documents in"),
-        (num(written), "documents written"),
-        (f"{100 * written / docs_in:.1f}%" if docs_in else "—", "kept"),
-        (num(s.get("tokens_written", 0)), "tokens written"),
-        (f"{s['wall_seconds']:,.1f}s" if s.get("wall_seconds") is not None else "—", "wall time"),
+        _card(f"{s.get('shards_complete', 0):,} / {s.get('shards', 0):,}", "shards complete"),
+        _card(f"{len(failed):,}", "shards failed"),
+        _card(
+            num(docs_in),
+            "documents read" if reader else "documents in",
+            f"pages, of {first.get('docs_in', 0):,} records" if reader else "",
+        ),
+        _card(num(written), "documents written"),
+        _card(f"{100 * written / docs_in:.1f}%" if docs_in else "—", "kept", "written / read"),
+        _card(num(s.get("tokens_written", 0)), "tokens written"),
+        *_wall_cards(d),
     ]
-    body = (
-        '<div class="cards">'
-        + "".join(f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in cards)
-        + "</div>"
-    )
+    body = '<div class="cards">' + "".join(cards) + "</div>" + _runs_table(d)
     if failed:
         body += "<h3 class=bad>Failed shards</h3>" + table(
             ["shard", "input", "pass", "last error line"],
@@ -128,6 +214,40 @@ def _summary(d: RunData) -> str:
             ],
         )
     return section("summary", "Summary", body)
+
+
+def _value(x: float) -> str:
+    return f"{x:,.3f}" if isinstance(x, float) else num(x)
+
+
+def _checks(d: RunData) -> str:
+    found = checks(d)
+    bad = [c for c in found if not c.ok]
+    head = (
+        f'<p class="bad"><b>{len(bad)} of {len(found)} checks disagree.</b></p>'
+        if bad
+        else f'<p class="ok">All {len(found)} checks agree.</p>'
+    )
+    rows = [
+        [
+            '<span class="ok">✓</span>' if c.ok else '<span class="bad">✗</span>',
+            esc(c.what),
+            esc(c.left),
+            _value(c.left_value),
+            esc(c.right),
+            _value(c.right_value),
+        ]
+        for c in found
+    ]
+    note = (
+        '<p class="note">The same figure from two independent records of this folder: stats.json, the rows in '
+        "data/, the dedup step, dropped/ (with --write-dropped), manifest.json.</p>"
+    )
+    return section(
+        "checks",
+        "Checks: the report agrees with itself and with data/",
+        head + note + table(["", "figure", "from", "value", "against", "value"], rows, (3, 5)),
+    )
 
 
 def _funnel(d: RunData) -> str:
@@ -202,14 +322,52 @@ def _scan_note(d: RunData) -> str:
 
 
 def _languages(d: RunData) -> str:
-    langs = dict(d.docs.languages)
+    info = d.languages
+    written = dict(d.docs.languages)
+    labelled = dict(info.labelled) if info is not None and info.labelled is not None else None
+    if labelled is not None:
+        caption = (
+            "Dark: every document the language block labelled (its fastText top label), from "
+            f"{info.source}. Green: documents written to data/. " + _scan_note(d)
+        )
+    else:
+        caption = "Documents written to data/, by the language block's top label. " + _scan_note(d)
     body = figure(
-        charts.bar_chart(langs, "documents written, by language", "languages", xlabel="documents"),
+        charts.language_chart(labelled, written),
         "languages",
-        "Top language label of each written document (the language block's fastText prediction). "
-        + _scan_note(d),
+        caption,
         "No language column in the output (no language block) or no documents written.",
     )
+    for note in info.notes if info is not None else []:
+        body += f'<p class="note bad">{esc(note)}</p>'
+    if info is not None and info.check is not None:
+        n, agree = info.check
+        body += (
+            f'<p class="note">Relabelling checked on {n:,} written rows: {agree:,} get the label stored in '
+            "their language column.</p>"
+        )
+    langs = Counter(labelled or written).most_common()
+    rows = []
+    for lang, _ in langs:
+        w = int(written.get(lang, 0))
+        row = [esc(lang)]
+        if labelled is not None:
+            n = int(labelled.get(lang, 0))
+            row += [num(n), num(w), f"{100 * w / n:.1f}%" if n else "—"]
+        else:
+            row += [num(w)]
+        rows.append(row)
+    if info is not None and info.unlabelled:
+        rows.append(
+            [esc("label not recorded")]
+            + ([num(info.unlabelled), "—", "—"] if labelled is not None else [num(info.unlabelled)])
+        )
+    headers = (
+        ["language", "labelled (all extracted)", "written", "% written"]
+        if labelled is not None
+        else ["language", "written"]
+    )
+    body += table(headers, rows, range(1, len(headers)))
     return section("languages", "Language distribution", body)
 
 
@@ -277,35 +435,49 @@ def _step_stats(d: RunData, step: str) -> str:
 
 
 def _pii(d: RunData) -> str:
-    per_block = metrics.pii_counts(d.blocks)
+    per_block = metrics.pii_blocks(d.blocks)
     if not per_block:
         return section(
             "pii",
             "PII entities",
-            '<p class="empty">No PII counters (<code>pii:*</code>) in the stats: no PII block ran or it found nothing.</p>',
+            '<p class="empty">No PII counters (<code>pii:*</code>, <code>pii_emails</code>, ...) in the stats: '
+            "no PII block ran or it found nothing.</p>",
         )
     totals = metrics.pii_totals(per_block)
-    body = figure(
-        charts.bar_chart(totals, "PII entities found", "pii", color="#b56576", xlabel="entities"),
+    cards = "".join(
+        _card(
+            num(p.docs_changed) if p.docs_changed is not None else "—",
+            f"documents changed by {p.name}",
+            f"{100 * p.docs_changed / p.docs_in:.1f}% of its {p.docs_in:,} documents"
+            if p.docs_changed is not None and p.docs_in
+            else "",
+        )
+        for p in per_block
+    )
+    body = '<div class="cards">' + cards + "</div>"
+    body += figure(
+        charts.bar_chart(totals, "PII entities replaced", "pii", color="#b56576", xlabel="entities"),
         "pii",
-        "Entities found and replaced, summed over PII blocks.",
-        "",
+        "Entities found and replaced, summed over PII blocks (a document can hold several; documents changed "
+        "are the cards above, not a bar).",
+        "The PII block ran and replaced nothing.",
     )
     body += table(
-        ["block", "entity", "found"],
-        [[esc(b), esc(e), num(n)] for b, ents in per_block.items() for e, n in ents.items()],
+        ["block", "entity", "replaced"],
+        [[esc(p.name), esc(e), num(n)] for p in per_block for e, n in p.entities.items()],
         (2,),
     )
     return section("pii", "PII entities", body)
 
 
 def _throughput(d: RunData) -> str:
-    rows = metrics.throughput(d.blocks)
+    rows = metrics.throughput(d.blocks, d.stats.get("global_steps"))
     body = figure(
         charts.throughput_chart(rows),
         "throughput",
         "Documents in per second of each block's own time (upstream time excluded), summed over shards, "
-        "so per worker core; the run used several cores at once.",
+        "so per worker core; the run used several cores at once. A global step's row is its stages' wall time "
+        "in the run that last ran it.",
         "No timings in the stats.",
     )
     body += table(
@@ -361,13 +533,20 @@ def _samples(d: RunData, limit: int) -> str:
             continue
         rows = []
         for reason in sorted(samples, key=lambda r: -int(dropped.get(r, 0))):
-            for s in samples[reason][:limit]:
+            for s, copies in _distinct(samples[reason])[:limit]:
+                same = (
+                    f'<span class="src">sampled {copies} times: the same document in {copies} shards '
+                    "(an input holding the same records twice)</span>"
+                    if copies > 1
+                    else ""
+                )
                 rows.append(
                     [
                         esc(reason),
                         esc(s.get("id", "")),
                         f'<span class="url">{esc(s.get("url") or "")}</span>',
-                        _SOURCE_LABEL.get(str(s.get("source", "text")), "")
+                        same
+                        + _SOURCE_LABEL.get(str(s.get("source", "text")), "")
                         + (
                             f'<pre class="snippet">{esc(s["text"])}</pre>'
                             if s.get("text")
@@ -378,6 +557,18 @@ def _samples(d: RunData, limit: int) -> str:
                 )
         parts.append(table(["reason", "id", "url", "text (start)"], rows))
     return section("samples", "Sampled dropped documents", "".join(parts))
+
+
+def _distinct(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
+    """Samples with the same id, url and text shown once, with how many times they were drawn."""
+    seen: dict[tuple[Any, Any, Any], list[Any]] = {}
+    for s in items:
+        key = (s.get("id"), s.get("url"), s.get("text"))
+        if key in seen:
+            seen[key][1] += 1
+        else:
+            seen[key] = [s, 1]
+    return [(s, n) for s, n in seen.values()]
 
 
 _SOURCE_LABEL = {
@@ -391,6 +582,7 @@ def render(d: RunData, samples: int, generated: str) -> str:
     body = "".join(
         [
             _summary(d),
+            _checks(d),
             _funnel(d),
             _drops(d),
             _languages(d),

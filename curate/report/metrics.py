@@ -83,53 +83,107 @@ class Throughput:
     share: float  # of the summed block time
 
 
-def throughput(blocks: list[dict[str, Any]]) -> list[Throughput]:
-    """Documents in per second of the block's own time (summed over shards: per worker core)."""
-    total = sum(float(b.get("seconds", 0.0)) for b in blocks) or 1.0
+def _step_seconds(st: Any) -> float:
+    secs = st.get("seconds") if isinstance(st, dict) else None
+    if isinstance(secs, dict):
+        return float(sum(v for v in secs.values() if isinstance(v, (int, float))))
+    return float(secs) if isinstance(secs, (int, float)) else 0.0
+
+
+def throughput(blocks: list[dict[str, Any]], global_steps: dict[str, Any] | None = None) -> list[Throughput]:
+    """Documents in per second of the block's own time (summed over shards: per worker core).
+
+    A global step (MinHash clustering) runs outside the per-shard blocks: its block row holds only
+    the per-shard removal (about 0 s), so its own stage seconds get a row of their own after it.
+    """
+    rows: list[tuple[str, float, int, int]] = []
+    steps = global_steps or {}
+    for b in blocks:
+        docs = int(b.get("docs_in", 0)) or int(b.get("docs_out", 0))
+        rows.append((b["name"], float(b.get("seconds", 0.0)), docs, int(b.get("chars_out", 0))))
+        secs = _step_seconds(steps.get(b["name"]))
+        if secs > 0:
+            rows.append((f"{b['name']} (global step)", secs, docs, 0))
+    total = sum(s for _, s, _, _ in rows) or 1.0
+    return [
+        Throughput(
+            name,
+            s,
+            docs / s if s > 0 and docs else None,
+            chars / s if s > 0 and chars else None,
+            s / total,
+        )
+        for name, s, docs, chars in rows
+    ]
+
+
+# Counters that are documents, not entities: drawn as their own figure, never as an entity bar.
+PII_DOCS_CHANGED = ("pii:docs_changed", "pii_docs_changed")
+# FineWeb's PIIFormatter (datatrove's names) counts per kind; shown under presidio's entity names.
+PII_FORMATTER = {"pii_emails": "EMAIL_ADDRESS", "pii_ips": "IP_ADDRESS"}
+
+
+@dataclass
+class PIIBlock:
+    """One PII block's findings: entities replaced, and documents with at least one replacement."""
+
+    name: str
+    entities: dict[str, int]
+    docs_changed: int | None  # None: the block does not count changed documents
+    docs_in: int
+
+
+def _pii_entity(key: str) -> str | None:
+    if key in PII_DOCS_CHANGED:
+        return None
+    if key.startswith(PII_PREFIX):
+        return key[len(PII_PREFIX) :]
+    return PII_FORMATTER.get(key)
+
+
+def is_pii_counter(key: str) -> bool:
+    return key in PII_DOCS_CHANGED or _pii_entity(key) is not None
+
+
+def pii_blocks(blocks: list[dict[str, Any]]) -> list[PIIBlock]:
+    """Blocks with PII counters (presidio's ``pii:<ENTITY>`` or the PIIFormatter's ``pii_emails``...)."""
     out = []
     for b in blocks:
-        s = float(b.get("seconds", 0.0))
-        docs = int(b.get("docs_in", 0)) or int(b.get("docs_out", 0))
+        counters = b.get("counters") or {}
+        if not any(is_pii_counter(k) for k in counters):
+            continue
+        ents: Counter = Counter()
+        for k, v in counters.items():
+            e = _pii_entity(k)
+            if e is not None:
+                ents[e] += int(v)
+        changed = [int(counters[k]) for k in PII_DOCS_CHANGED if k in counters]
         out.append(
-            Throughput(
+            PIIBlock(
                 b["name"],
-                s,
-                docs / s if s > 0 and docs else None,
-                b.get("chars_out", 0) / s if s > 0 and b.get("chars_out", 0) else None,
-                s / total,
+                dict(ents.most_common()),
+                sum(changed) if changed else None,
+                int(b.get("docs_in", 0)),
             )
         )
     return out
 
 
-def pii_counts(blocks: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """``{block: {entity: n}}`` from counters named ``pii:<ENTITY>``."""
-    out: dict[str, dict[str, int]] = {}
-    for b in blocks:
-        ents = {
-            k[len(PII_PREFIX) :]: int(v)
-            for k, v in (b.get("counters") or {}).items()
-            if k.startswith(PII_PREFIX)
-        }
-        if ents:
-            out[b["name"]] = dict(sorted(ents.items(), key=lambda kv: -kv[1]))
-    return out
-
-
-def pii_totals(per_block: dict[str, dict[str, int]]) -> dict[str, int]:
+def pii_totals(per_block: list[PIIBlock]) -> dict[str, int]:
+    """Entities summed over PII blocks (documents changed are not an entity: not in here)."""
     total: Counter = Counter()
-    for ents in per_block.values():
-        total.update(ents)
+    for p in per_block:
+        total.update(p.entities)
     return dict(total.most_common())
 
 
 def other_counters(blocks: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    """Counters that are not PII entities: (block, key, n), for the audit table."""
+    """Counters that are not PII figures: (block, key, n), for the audit table."""
     return [
         (b["name"], k, int(v))
         for b in blocks
         for k, v in sorted((b.get("counters") or {}).items())
-        if not k.startswith(PII_PREFIX)
+        if not is_pii_counter(k)
     ]
 
 

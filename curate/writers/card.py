@@ -27,6 +27,27 @@ tags:
 """
 
 
+def wall_line(stats: dict[str, Any]) -> str:
+    """Both wall times, named: the funnel's "this run" alone misleads after a rerun that did little."""
+    run = stats.get("run") if isinstance(stats.get("run"), dict) else None
+    total = stats.get("wall_seconds")
+    if run is None:
+        return f"Wall time: {total:,.1f} s." if isinstance(total, (int, float)) else ""
+    latest = f"{run.get('processed', 0):,} shard(s) processed" if run.get("processed") else "nothing to do"
+    return (
+        f"Wall time: {total or 0.0:,.1f} s, all runs that processed shards; latest run "
+        f"(#{run.get('number', '?')}): {run.get('wall_seconds', 0.0):,.1f} s, {latest}."
+    )
+
+
+def _model_line(made: dict[str, Any]) -> str:
+    model = made.get("language_model")
+    if not model:
+        return ""
+    origin = f"; {model['origin']}" if model.get("origin") else ""
+    return f"- language model: {model.get('file')}{origin}"
+
+
 def card_text(stats: dict[str, Any], pipeline_fingerprint: list[list[str]]) -> str:
     made = stats.get("made_with") or {}
     versions = ", ".join(f"{k} {v}" for k, v in (made.get("versions") or {}).items())
@@ -37,6 +58,7 @@ def card_text(stats: dict[str, Any], pipeline_fingerprint: list[list[str]]) -> s
         "",
         f"{stats.get('docs_written', 0):,} documents, {stats.get('tokens_written', 0):,} tokens, "
         f"{stats.get('shards_complete', 0):,} of {stats.get('shards', 0):,} input shards complete.",
+        wall_line(stats),
         "",
         "```python",
         "from datasets import load_dataset",
@@ -47,9 +69,7 @@ def card_text(stats: dict[str, Any], pipeline_fingerprint: list[list[str]]) -> s
         "",
         f"- versions: {versions}" if versions else "",
         f"- extractor: {made['extractor']}" if made.get("extractor") else "",
-        f"- language model: {made['language_model'].get('file')} ({made['language_model'].get('origin')})"
-        if made.get("language_model")
-        else "",
+        _model_line(made),
         "",
         "| block | settings |",
         "|---|---|",
@@ -62,7 +82,7 @@ def card_text(stats: dict[str, Any], pipeline_fingerprint: list[list[str]]) -> s
         "```",
         "",
         "Columns: `id, url, text, language, language_score, token_ids, num_tokens, warc_record_id, "
-        "warc_date, source_file, dump, metadata` (see curate's README, \"Output schema\").",
+        'warc_date, source_file, dump, metadata` (see curate\'s README, "Output schema").',
         "",
     ]
     return "\n".join(line for line in lines if line is not None)
