@@ -190,6 +190,48 @@ def test_cluster_stage_with_cluster_tasks_writes_the_single_task_removal_lists(
     )
 
 
+def single_and_distributed(
+    real_shards: tuple, tmp: Path, ids: list[str], **config: Any
+) -> tuple[list[list[dict]], dict[str, Any]]:
+    """Removal lists of ``ids`` (and the run's stats) with one clustering task and with 3; they must be equal."""
+    sigs = real_shards[0]
+    out, stats = [], []
+    for tasks in (1, 3):
+        folder = tmp / f"tasks{tasks}" / "minhash_dedup"
+        shutil.copytree(sigs, folder)
+        cfg = dict(config)
+        if "index_dir" in cfg:  # each its own copy of the index: a run adds itself to its index
+            shutil.copytree(cfg["index_dir"], tmp / f"tasks{tasks}" / "index")
+            cfg["index_dir"] = str(tmp / f"tasks{tasks}" / "index")
+        config_t = MinHashConfig(partitions=2, cluster_tasks=tasks, **cfg)
+        stats.append(run_global_stages(str(folder), ids, SerialExecutor(), config_t))
+        out.append(removal_lists(str(folder), ids))
+    assert out[0] == out[1]
+    assert stats[0]["removed_matching_index"] == stats[1]["removed_matching_index"]
+    return out[0], stats[1]
+
+
+def test_with_an_index_and_with_direct_removal_the_removal_lists_equal_the_single_task(
+    real_shards: tuple, tmp_path: Path
+) -> None:
+    # direct removal (estimate verification) streams the edges in the cluster task: still equal
+    direct, _ = single_and_distributed(
+        real_shards, tmp_path / "direct", real_shards[1], verify_threshold=0.8, verify_method="estimate"
+    )
+    assert sum(map(len, direct)) > 0
+    # index documents are numbered first and always win
+    index = tmp_path / "index"
+    first = tmp_path / "first" / "minhash_dedup"
+    shutil.copytree(real_shards[0], first)
+    run_global_stages(
+        str(first), real_shards[1][:2], SerialExecutor(), MinHashConfig(partitions=2, index_dir=str(index))
+    )
+    (later,), stats = single_and_distributed(
+        real_shards, tmp_path / "later", real_shards[1][2:], index_dir=str(index)
+    )
+    assert stats["index_docs"] > 0 and stats["removed_matching_index"] > 0
+
+
 # --- (b) a real 3-node Ray cluster ---------------------------------------------------------------------
 
 try:

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.dedup.components import connected_components, node_dtype
-from curate.dedup.components_ray import distributed_roots
+from curate.dedup.components_ray import distributed_roots, matched_index_nodes
 from curate.dedup.index import index_ids
 from curate.dedup.layout import (
     attempt_path,
@@ -288,10 +288,18 @@ def cluster_task(plan: Plan, fault: str | None = None) -> dict[str, Any]:
     settled_lists = settled_removals(plan)
     settled = settled_docs(plan, settled_lists)
     with tempfile.TemporaryDirectory(prefix="curate-minhash-") as scratch:
-        edges = load_edges(plan, scratch)
         if plan.config.cluster_tasks > 1:  # partitioned phases as tasks (on Ray: spread over the cluster)
-            roots, rounds = distributed_roots(plan, edges.index_nodes, [p for p, _ in edge_files(plan)])
+            paths = [p for p, _ in edge_files(plan)]
+            if plan.config.removal_rule == "direct":  # its rule streams every edge once more, here
+                edges = load_edges(plan, scratch)
+            else:  # the phases read the edge files themselves: no copy of all edges in this task
+                index_nodes = matched_index_nodes(plan, paths)
+                n_nodes = index_nodes.size + plan.n_total - plan.n_index
+                none = np.empty(0, node_dtype(n_nodes))
+                edges = NodeEdges(none, none, index_nodes, plan.n_index, n_nodes)
+            roots, rounds = distributed_roots(plan, edges.index_nodes, paths)
         else:
+            edges = load_edges(plan, scratch)
             roots, rounds = connected_components(edges.n_nodes, edges.chunks)
         if plan.config.removal_rule == "direct":
             removed_n, comp_n, keeper_n, members = direct_removals(

@@ -273,6 +273,17 @@ def task_executor() -> Any:
     return SerialExecutor()
 
 
+def matched_index_nodes(plan: Plan, edge_paths: Sequence[str]) -> np.ndarray:
+    """Global numbers of the index documents some edge touches, ascending (what ``load_edges``
+    numbers first); reads only the ``u`` column (an index document is always the smaller end)."""
+    parts = []
+    if plan.n_index:
+        for path in edge_paths:
+            u = read_parquet(path, columns=["u"]).column("u").to_numpy()
+            parts.append(np.unique(u[u < plan.n_index]))
+    return np.unique(np.concatenate(parts)).astype(np.int64) if parts else np.empty(0, np.int64)
+
+
 def distributed_roots(
     plan: Plan, index_nodes: np.ndarray, edge_paths: Sequence[str], executor: Any | None = None
 ) -> tuple[np.ndarray, int]:
