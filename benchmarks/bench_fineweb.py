@@ -294,6 +294,8 @@ def engine_command(engine: str, cfg: BenchConfig, inputs: Path, outdir: Path, dt
         "--extract-timeout",
         str(cfg.extract_timeout),
         "--no-progress",
+        "--settle-seconds",  # the inputs were just written: take them now (datatrove has no such wait)
+        "0",
         *cfg.ours_args,
     ]
 

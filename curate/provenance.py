@@ -13,7 +13,17 @@ import os
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("curate", "trafilatura", "resiliparse", "fastwarc", "fasttext-predict", "tokenizers", "pyarrow", "datatrove")
+PACKAGES = (
+    "curate",
+    "trafilatura",
+    "resiliparse",
+    "fastwarc",
+    "fasttext-predict",
+    "tokenizers",
+    "tiktoken",
+    "pyarrow",
+    "datatrove",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -40,6 +50,7 @@ def provenance(pipeline: Any) -> dict[str, Any]:
             out["language_model"] = _language_model(getattr(cfg, "model_path", None))
         elif block.name == "tokenize" and cfg is not None:
             out["tokenizer"] = str(getattr(cfg, "tokenizer", ""))
+            out["tokenizer_engine"] = getattr(block, "engine", "tokenizers")
     return out
 
 
@@ -64,6 +75,12 @@ def describe(prov: dict[str, Any]) -> str:
         parts.append(f"extractor {prov['extractor']}")
     lm = prov.get("language_model")
     if lm:
-        note = " (offline default; FineWeb used lid.176.bin)" if lm.get("origin", "").startswith("default") else ""
+        note = (
+            " (offline default; FineWeb used lid.176.bin)"
+            if lm.get("origin", "").startswith("default")
+            else ""
+        )
         parts.append(f"language model {lm['file']}{note}")
+    if prov.get("tokenizer_engine", "tokenizers") != "tokenizers":
+        parts.append(f"tokens by {prov['tokenizer_engine']} (ids identical to tokenizers)")
     return "made with " + "; ".join(parts) if parts else ""
