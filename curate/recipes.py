@@ -15,8 +15,12 @@ from typing import Any
 
 import yaml
 
+from curate.per_language import BLOCK_SPECS
 from curate.pipeline import Pipeline
-from curate.registry import REGISTRY, ConfigError, build_block, make_config
+from curate.registry import REGISTRY, BlockSpec, ConfigError, build_block, make_config
+
+# the per-language blocks (curate/per_language.py) are recipe blocks like the others
+REGISTRY.update({name: BlockSpec(block, config) for name, (block, config) in BLOCK_SPECS.items()})
 
 
 @dataclass

