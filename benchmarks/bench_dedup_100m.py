@@ -3,12 +3,13 @@
 What runs, per size (each size in a fresh process; ``--sizes``, default 1M,3M,10M,30M,100M):
 
 1. ``bands``: 14 band keys per document (FineWeb's 112 hashes as 14 bands x 8 rows, stored as
-   band hashes, never as signatures: 16 B per key and document number before compression),
-   partitioned by the key's top bits (``curate.dedup.bands.partition_of``, the production
-   partitioning, <= 4M keys per partition) into one Parquet file per (partition, shard) of
-   500k documents, one task per shard on 2 worker processes (``LocalExecutor(2)``);
-2. ``pairs``: per partition, every shard's file read, sorted, equal keys linked to their smallest
-   document (``curate.dedup.pairs.star_edges``, the production function), edges written;
+   band hashes, never as signatures: 12 B per key and position before compression), one file per
+   shard of 500k documents sorted by key (the layout ``curate/dedup`` adopted for incremental
+   runs: a partition of the keys' top bits, <= 4M keys, is a key range of every shard's file), one
+   task per shard on 2 worker processes (``LocalExecutor(2)``);
+2. ``pairs``: per partition, that key range of every shard's file (row groups by min/max), sorted,
+   equal keys linked to their smallest document (``curate.dedup.pairs.star_edges``, the
+   production function), edges written;
 3. ``components``: the single task (``curate.dedup.components.connected_components`` over the
    edges copied to local memmaps, as ``cluster_task`` does) and the distributed one
    (``curate.dedup.components_ray.star_components``, ``--cluster-tasks`` partitions, phases as
@@ -158,32 +159,48 @@ class KeyModel:
 
 
 def band_task(model: KeyModel, workdir: str, shard: int, first: int, n: int, bits: int) -> int:
-    """Bands stage: one shard's keys, partitioned, one file per partition (document-major: docs ascend)."""
-    from curate.dedup.bands import band_table, partition_of
-    from curate.dedup.layout import write_parquet
+    """Bands stage: one shard's keys in one file, sorted by key (key, position), row groups of about one
+    partition each: the layout ``curate/dedup`` moved to for incremental runs (keys stored once per shard)."""
+    from curate.storage import atomic_open
 
     keys = model.keys(first, n).ravel()
-    docs = np.repeat(np.arange(first, first + n, dtype=np.int64), BANDS)
-    parts = partition_of(keys, bits)
-    order = np.argsort(parts.astype(np.uint16), kind="stable")
-    bounds = np.searchsorted(parts[order], np.arange((1 << bits) + 1))
-    keys, docs = keys[order], docs[order]
-    for p in range(1 << bits):
-        sl = slice(bounds[p], bounds[p + 1])
-        write_parquet(f"{workdir}/bands/p{p:05d}/s{shard:05d}.parquet", band_table(keys[sl], docs[sl]))
+    pos = np.repeat(np.arange(n, dtype=np.uint32), BANDS)
+    order = np.argsort(keys, kind="stable")
+    table = pa.table({"key": pa.array(keys[order], pa.uint64()), "pos": pa.array(pos[order], pa.uint32())})
+    with atomic_open(f"{workdir}/bands/s{shard:05d}.parquet", "wb") as f:
+        pq.write_table(table, f, compression="zstd", row_group_size=max(4096, keys.size >> bits))
     return int(keys.size)
 
 
-def pairs_task(workdir: str, part: int, shards: int) -> int:
-    """Pairs stage: the partition's keys from every shard, equal keys linked (production ``star_edges``)."""
-    from curate.dedup.layout import read_parquet, write_parquet
+def read_key_range(path: str, lo: int, hi: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with ``lo <= key < hi`` of a key-sorted file, reading only the row groups that hold them."""
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    groups = []
+    for g in range(md.num_row_groups):
+        st = md.row_group(g).column(0).statistics
+        if st is None or not st.has_min_max or (st.max >= lo and (hi is None or st.min < hi)):
+            groups.append(g)
+    t = pf.read_row_groups(groups)
+    keys, pos = t.column("key").to_numpy(), t.column("pos").to_numpy()
+    a = int(np.searchsorted(keys, np.uint64(lo)))
+    b = keys.size if hi is None else int(np.searchsorted(keys, np.uint64(hi)))
+    return keys[a:b], pos[a:b]
+
+
+def pairs_task(workdir: str, part: int, shards: int, bits: int) -> int:
+    """Pairs stage: the partition's key range of every shard, equal keys linked (production ``star_edges``)."""
+    from curate.dedup.layout import write_parquet
     from curate.dedup.pairs import edge_table, star_edges
 
-    tables = [read_parquet(f"{workdir}/bands/p{part:05d}/s{s:05d}.parquet") for s in range(shards)]
-    keys = np.concatenate([t.column("key").to_numpy() for t in tables])
-    docs = np.concatenate([t.column("doc").to_numpy() for t in tables])
-    del tables
-    u, v = star_edges(keys, docs)
+    lo = part << (64 - bits) if bits else 0
+    hi = None if part + 1 == 1 << bits else (part + 1) << (64 - bits)
+    keys, docs = [], []
+    for s in range(shards):
+        k, p = read_key_range(f"{workdir}/bands/s{s:05d}.parquet", lo, hi)
+        keys.append(k)
+        docs.append(p.astype(np.int64) + s * SHARD_DOCS)
+    u, v = star_edges(np.concatenate(keys), np.concatenate(docs))
     write_parquet(f"{workdir}/edges/p{part:05d}.parquet", edge_table(u, v))
     return int(u.size)
 
@@ -305,7 +322,7 @@ def run_size(
     records = _measured("bands", stats, lambda: _run_tasks(workers, band_task, band_jobs))
     stats["band_records"] = sum(records)
     stats["bands"]["disk_mb"] = _du_mb(workdir / "bands")
-    pair_jobs = [(f"pairs/{p}", (wd, p, shards)) for p in range(1 << bits)]
+    pair_jobs = [(f"pairs/{p}", (wd, p, shards, bits)) for p in range(1 << bits)]
     edges = _measured("pairs", stats, lambda: _run_tasks(workers, pairs_task, pair_jobs))
     stats["edges"] = sum(edges)
     stats["pairs"]["disk_mb"] = _du_mb(workdir / "edges")
@@ -416,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     rows: list[dict] = []
     for n in [int(s) for s in args.sizes.split(",")]:
-        need_gb = n * 260 / 1e9  # measured: bands ~160 B/doc compressed, + edges and two phases
+        need_gb = n * 200 / 1e9  # measured: bands ~130 B/doc compressed, + edges and two phases
         free_gb = shutil.disk_usage(workdir).free / 1e9
         if free_gb - need_gb < args.min_free_gb:
             print(f"  {n:,}: skipped, {free_gb:.0f} GB free, needs ~{need_gb:.0f} GB", file=sys.stderr)

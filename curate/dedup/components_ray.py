@@ -293,7 +293,9 @@ def distributed_roots(
     (``index_nodes``, global numbers ascending) first, then the batch's documents. The mapping is
     monotone, so min-label roots stay min-label roots.
     """
-    run = StarRun(join(plan.layout.root, "components"), plan.config.cluster_tasks, tuple(edge_paths))
+    # a folder per partition count: a rerun with another count never reads the first one's markers
+    tasks = plan.config.cluster_tasks
+    run = StarRun(join(plan.layout.root, "components", f"tasks{tasks}"), tasks, tuple(edge_paths))
     result = star_components(run, executor or task_executor())
     k = index_nodes.size
     n_nodes = k + plan.n_total - plan.n_index
