@@ -58,15 +58,328 @@ ICONS = (
     r"\U0001FA60-\U0001FA6D"
 )
 # spaCy's punctuation, quote, currency, unit and hyphen lists, as it writes them (space-separated).
-PUNCT = '… …… , : ; \\! \\? ¿ ؟ ¡ \\( \\) \\[ \\] \\{ \\} < > _ # \\* & 。 ？ ！ ， 、 ； ： ～ · । ، ۔ ؛ ٪'
-QUOTES = '\\\' " ” “ ` ‘ ´ ’ ‚ , „ » « 「 」 『 』 （ ） 〔 〕 【 】 《 》 〈 〉 〈 〉  ⟦ ⟧'
-CURRENCY = '\\$ £ € ¥ ฿ US\\$ C\\$ A\\$ ₽ ﷼ ₴ ₠ ₡ ₢ ₣ ₤ ₥ ₦ ₧ ₨ ₩ ₪ ₫ € ₭ ₮ ₯ ₰ ₱ ₲ ₳ ₴ ₵ ₶ ₷ ₸ ₹ ₺ ₻ ₼ ₽ ₾ ₿'
-UNITS = 'km km² km³ m m² m³ dm dm² dm³ cm cm² cm³ mm mm² mm³ ha µm nm yd in ft kg g mg µg t lb oz m/s km/h kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K % км км² км³ м м² м³ дм дм² дм³ см см² см³ мм мм² мм³ нм кг г мг м/с км/ч кПа Па мбар Кб КБ кб Мб МБ мб Гб ГБ гб Тб ТБ тбكم كم² كم³ م م² م³ سم سم² سم³ مم مم² مم³ كم غرام جرام جم كغ ملغ كوب اكواب'
-HYPHENS = '- – — -- --- —— ~'
+PUNCT = "… …… , : ; \\! \\? ¿ ؟ ¡ \\( \\) \\[ \\] \\{ \\} < > _ # \\* & 。 ？ ！ ， 、 ； ： ～ · । ، ۔ ؛ ٪"
+QUOTES = "\\' \" ” “ ` ‘ ´ ’ ‚ , „ » « 「 」 『 』 （ ） 〔 〕 【 】 《 》 〈 〉 〈 〉  ⟦ ⟧"
+CURRENCY = "\\$ £ € ¥ ฿ US\\$ C\\$ A\\$ ₽ ﷼ ₴ ₠ ₡ ₢ ₣ ₤ ₥ ₦ ₧ ₨ ₩ ₪ ₫ € ₭ ₮ ₯ ₰ ₱ ₲ ₳ ₴ ₵ ₶ ₷ ₸ ₹ ₺ ₻ ₼ ₽ ₾ ₿"
+UNITS = "km km² km³ m m² m³ dm dm² dm³ cm cm² cm³ mm mm² mm³ ha µm nm yd in ft kg g mg µg t lb oz m/s km/h kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K % км км² км³ м м² м³ дм дм² дм³ см см² см³ мм мм² мм³ нм кг г мг м/с км/ч кПа Па мбар Кб КБ кб Мб МБ мб Гб ГБ гб Тб ТБ тбكم كم² كم³ م م² م³ سم سم² سم³ مم مم² مم³ كم غرام جرام جم كغ ملغ كوب اكواب"
+HYPHENS = "- – — -- --- —— ~"
 
 # Single-token special cases (abbreviations, emoticons, ...): spaCy keeps these whole.
 # The typographic-apostrophe variants (' -> ’) are added in code, as spaCy's update_exc does.
-KEEP_WHOLE = [r"'", r"''", r"'Cause", r"'Cos", r"'Coz", r"'Cuz", r"'S", r"'bout", r"'cause", r"'cos", r"'coz", r"'cuz", r"'d", r"'em", r"'ll", r"'nuff", r"'re", r"'s", r"(*_*)", r"(-8", r"(-:", r"(-;", r"(-_-)", r"(._.)", r"(:", r"(;", r"(=", r"(>_<)", r"(^_^)", r"(o:", r"(¬_¬)", r"(ಠ_ಠ)", r"(╯°□°）╯︵┻━┻", r")-:", r"):", r"-_-", r"-__-", r"._.", r"0.0", r"0.o", r"0_0", r"0_o", r"8)", r"8-)", r"8-D", r"8D", r":'(", r":')", r":'-(", r":'-)", r":(", r":((", r":(((", r":()", r":)", r":))", r":)))", r":*", r":-(", r":-((", r":-(((", r":-)", r":-))", r":-)))", r":-*", r":-/", r":-0", r":-3", r":->", r":-D", r":-O", r":-P", r":-X", r":-]", r":-o", r":-p", r":-x", r":-|", r":-}", r":/", r":0", r":1", r":3", r":>", r":D", r":O", r":P", r":X", r":]", r":o", r":o)", r":p", r":x", r":|", r":}", r";)", r";-)", r";-D", r";D", r";_;", r"<.<", r"</3", r"<3", r"<33", r"<333", r"<space>", r"=(", r"=)", r"=/", r"=3", r"=D", r"=[", r"=]", r"=|", r">.<", r">.>", r">:(", r">:o", r"><(((*>", r"@_@", r"Adm.", r"Ak.", r"Ala.", r"Apr.", r"Ariz.", r"Ark.", r"Aug.", r"Bros.", r"C++", r"Calif.", r"Co.", r"Colo.", r"Conn.", r"Corp.", r"D.C.", r"Dec.", r"Del.", r"Doin", r"Doin'", r"Dr.", r"E.G.", r"E.g.", r"Feb.", r"Fla.", r"Ga.", r"Gen.", r"Goin", r"Goin'", r"Gov.", r"Havin", r"Havin'", r"I.E.", r"I.e.", r"Ia.", r"Id.", r"Ill.", r"Inc.", r"Ind.", r"Jan.", r"Jr.", r"Jul.", r"Jun.", r"Kan.", r"Kans.", r"Ky.", r"La.", r"Lovin", r"Lovin'", r"Ltd.", r"Ma'am", r"Mar.", r"Mass.", r"Md.", r"Messrs.", r"Mich.", r"Minn.", r"Miss.", r"Mo.", r"Mont.", r"Mr.", r"Mrs.", r"Ms.", r"Mt.", r"N.C.", r"N.D.", r"N.H.", r"N.J.", r"N.M.", r"N.Y.", r"Neb.", r"Nebr.", r"Nev.", r"Nothin", r"Nothin'", r"Nov.", r"Nuthin", r"Nuthin'", r"O'clock", r"O.O", r"O.o", r"O_O", r"O_o", r"Oct.", r"Okla.", r"Ol", r"Ol'", r"Ore.", r"Pa.", r"Ph.D.", r"Prof.", r"Rep.", r"Rev.", r"S.C.", r"Sen.", r"Sep.", r"Sept.", r"Somethin", r"Somethin'", r"St.", r"Tenn.", r"V.V", r"V_V", r"Va.", r"Wash.", r"Wis.", r"XD", r"XDD", r"[-:", r"[:", r"[=", r'\")', r"\n", r"\t", r"]=", r"^_^", r"^__^", r"^___^", r"a.", r"a.m.", r"and/or", r"b.", r"c.", r"co.", r"d.", r"doin", r"doin'", r"e.", r"e.g.", r"em", r"f.", r"g.", r"goin", r"goin'", r"h.", r"havin", r"havin'", r"i.", r"i.e.", r"j.", r"k.", r"l.", r"ll", r"lovin", r"lovin'", r"m.", r"ma'am", r"n.", r"nothin", r"nothin'", r"nuff", r"nuthin", r"nuthin'", r"o'clock", r"o.", r"o.0", r"o.O", r"o.o", r"o_0", r"o_O", r"o_o", r"ol", r"ol'", r"p.", r"p.m.", r"q.", r"r.", r"s.", r"somethin", r"somethin'", r"t.", r"u.", r"v.", r"v.s.", r"v.v", r"v_v", r"vs.", r"w.", r"w/o", r"x.", r"xD", r"xDD", r"y.", r"z.", r"¯\(ツ)/¯", r"ä.", r"ö.", r"ü.", r"ಠ_ಠ", r"ಠ︵ಠ", r"—", r"‘S", r"‘s"] + [" ", "\t", "\n", "\u00a0"]
+KEEP_WHOLE = [
+    r"'",
+    r"''",
+    r"'Cause",
+    r"'Cos",
+    r"'Coz",
+    r"'Cuz",
+    r"'S",
+    r"'bout",
+    r"'cause",
+    r"'cos",
+    r"'coz",
+    r"'cuz",
+    r"'d",
+    r"'em",
+    r"'ll",
+    r"'nuff",
+    r"'re",
+    r"'s",
+    r"(*_*)",
+    r"(-8",
+    r"(-:",
+    r"(-;",
+    r"(-_-)",
+    r"(._.)",
+    r"(:",
+    r"(;",
+    r"(=",
+    r"(>_<)",
+    r"(^_^)",
+    r"(o:",
+    r"(¬_¬)",
+    r"(ಠ_ಠ)",
+    r"(╯°□°）╯︵┻━┻",
+    r")-:",
+    r"):",
+    r"-_-",
+    r"-__-",
+    r"._.",
+    r"0.0",
+    r"0.o",
+    r"0_0",
+    r"0_o",
+    r"8)",
+    r"8-)",
+    r"8-D",
+    r"8D",
+    r":'(",
+    r":')",
+    r":'-(",
+    r":'-)",
+    r":(",
+    r":((",
+    r":(((",
+    r":()",
+    r":)",
+    r":))",
+    r":)))",
+    r":*",
+    r":-(",
+    r":-((",
+    r":-(((",
+    r":-)",
+    r":-))",
+    r":-)))",
+    r":-*",
+    r":-/",
+    r":-0",
+    r":-3",
+    r":->",
+    r":-D",
+    r":-O",
+    r":-P",
+    r":-X",
+    r":-]",
+    r":-o",
+    r":-p",
+    r":-x",
+    r":-|",
+    r":-}",
+    r":/",
+    r":0",
+    r":1",
+    r":3",
+    r":>",
+    r":D",
+    r":O",
+    r":P",
+    r":X",
+    r":]",
+    r":o",
+    r":o)",
+    r":p",
+    r":x",
+    r":|",
+    r":}",
+    r";)",
+    r";-)",
+    r";-D",
+    r";D",
+    r";_;",
+    r"<.<",
+    r"</3",
+    r"<3",
+    r"<33",
+    r"<333",
+    r"<space>",
+    r"=(",
+    r"=)",
+    r"=/",
+    r"=3",
+    r"=D",
+    r"=[",
+    r"=]",
+    r"=|",
+    r">.<",
+    r">.>",
+    r">:(",
+    r">:o",
+    r"><(((*>",
+    r"@_@",
+    r"Adm.",
+    r"Ak.",
+    r"Ala.",
+    r"Apr.",
+    r"Ariz.",
+    r"Ark.",
+    r"Aug.",
+    r"Bros.",
+    r"C++",
+    r"Calif.",
+    r"Co.",
+    r"Colo.",
+    r"Conn.",
+    r"Corp.",
+    r"D.C.",
+    r"Dec.",
+    r"Del.",
+    r"Doin",
+    r"Doin'",
+    r"Dr.",
+    r"E.G.",
+    r"E.g.",
+    r"Feb.",
+    r"Fla.",
+    r"Ga.",
+    r"Gen.",
+    r"Goin",
+    r"Goin'",
+    r"Gov.",
+    r"Havin",
+    r"Havin'",
+    r"I.E.",
+    r"I.e.",
+    r"Ia.",
+    r"Id.",
+    r"Ill.",
+    r"Inc.",
+    r"Ind.",
+    r"Jan.",
+    r"Jr.",
+    r"Jul.",
+    r"Jun.",
+    r"Kan.",
+    r"Kans.",
+    r"Ky.",
+    r"La.",
+    r"Lovin",
+    r"Lovin'",
+    r"Ltd.",
+    r"Ma'am",
+    r"Mar.",
+    r"Mass.",
+    r"Md.",
+    r"Messrs.",
+    r"Mich.",
+    r"Minn.",
+    r"Miss.",
+    r"Mo.",
+    r"Mont.",
+    r"Mr.",
+    r"Mrs.",
+    r"Ms.",
+    r"Mt.",
+    r"N.C.",
+    r"N.D.",
+    r"N.H.",
+    r"N.J.",
+    r"N.M.",
+    r"N.Y.",
+    r"Neb.",
+    r"Nebr.",
+    r"Nev.",
+    r"Nothin",
+    r"Nothin'",
+    r"Nov.",
+    r"Nuthin",
+    r"Nuthin'",
+    r"O'clock",
+    r"O.O",
+    r"O.o",
+    r"O_O",
+    r"O_o",
+    r"Oct.",
+    r"Okla.",
+    r"Ol",
+    r"Ol'",
+    r"Ore.",
+    r"Pa.",
+    r"Ph.D.",
+    r"Prof.",
+    r"Rep.",
+    r"Rev.",
+    r"S.C.",
+    r"Sen.",
+    r"Sep.",
+    r"Sept.",
+    r"Somethin",
+    r"Somethin'",
+    r"St.",
+    r"Tenn.",
+    r"V.V",
+    r"V_V",
+    r"Va.",
+    r"Wash.",
+    r"Wis.",
+    r"XD",
+    r"XDD",
+    r"[-:",
+    r"[:",
+    r"[=",
+    r"\")",
+    r"\n",
+    r"\t",
+    r"]=",
+    r"^_^",
+    r"^__^",
+    r"^___^",
+    r"a.",
+    r"a.m.",
+    r"and/or",
+    r"b.",
+    r"c.",
+    r"co.",
+    r"d.",
+    r"doin",
+    r"doin'",
+    r"e.",
+    r"e.g.",
+    r"em",
+    r"f.",
+    r"g.",
+    r"goin",
+    r"goin'",
+    r"h.",
+    r"havin",
+    r"havin'",
+    r"i.",
+    r"i.e.",
+    r"j.",
+    r"k.",
+    r"l.",
+    r"ll",
+    r"lovin",
+    r"lovin'",
+    r"m.",
+    r"ma'am",
+    r"n.",
+    r"nothin",
+    r"nothin'",
+    r"nuff",
+    r"nuthin",
+    r"nuthin'",
+    r"o'clock",
+    r"o.",
+    r"o.0",
+    r"o.O",
+    r"o.o",
+    r"o_0",
+    r"o_O",
+    r"o_o",
+    r"ol",
+    r"ol'",
+    r"p.",
+    r"p.m.",
+    r"q.",
+    r"r.",
+    r"s.",
+    r"somethin",
+    r"somethin'",
+    r"t.",
+    r"u.",
+    r"v.",
+    r"v.s.",
+    r"v.v",
+    r"v_v",
+    r"vs.",
+    r"w.",
+    r"w/o",
+    r"x.",
+    r"xD",
+    r"xDD",
+    r"y.",
+    r"z.",
+    r"¯\(ツ)/¯",
+    r"ä.",
+    r"ö.",
+    r"ü.",
+    r"ಠ_ಠ",
+    r"ಠ︵ಠ",
+    r"—",
+    r"‘S",
+    r"‘s",
+] + [" ", "\t", "\n", "\u00a0"]
 
 _EXCLUDE = {"Ill", "ill", "Its", "its", "Hell", "hell", "Shell", "shell", "Shed", "shed", "were", "Were",
             "Well", "well", "Whore", "whore"}  # fmt: skip
@@ -160,6 +473,7 @@ def _ranges(cls: str) -> list[tuple[int, int]]:
 
 def _class(code_points: list[int]) -> str:
     """Code points -> a compact regex character-class body."""
+
     def esc(c: int) -> str:
         return f"\\U{c:08X}"
 
@@ -176,8 +490,12 @@ def _class(code_points: list[int]) -> str:
 def _alpha_minus(categories: set[str], extra: str) -> str:
     """spaCy's ALPHA_LOWER / ALPHA_UPPER: its ALPHA minus the letters of the other case."""
     drop = {ord(c) for c in extra}
-    keep = [cp for lo, hi in _ranges(ALPHA) for cp in range(lo, hi + 1)
-            if cp not in drop and unicodedata.category(chr(cp)) not in categories]
+    keep = [
+        cp
+        for lo, hi in _ranges(ALPHA)
+        for cp in range(lo, hi + 1)
+        if cp not in drop and unicodedata.category(chr(cp)) not in categories
+    ]
     return _class(keep)
 
 
@@ -224,6 +542,26 @@ def build_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
     )
 
 
+def suffix_tail(suffix: re.Pattern) -> tuple[int | None, tuple[str, ...]]:
+    r"""(longest bounded suffix in characters, endings an open-ended suffix needs), from the regex
+    itself; (None, ()) when an open-ended alternative is not one this module knows (``\.\.+``)."""
+    from re import _parser as sre_parse
+
+    tree = sre_parse.parse(suffix.pattern)
+    branches = tree.data[0][1][1] if len(tree.data) == 1 and tree.data[0][0] == sre_parse.BRANCH else [tree]
+    ellipsis = repr(sre_parse.parse(r"\.\.+$").data)  # SubPatterns compare by identity: by repr
+    tail, open_ended = 0, False
+    for branch in branches:
+        hi = branch.getwidth()[1]
+        if hi < sre_parse.MAXREPEAT:
+            tail = max(tail, hi)
+        elif repr(branch.data) == ellipsis:
+            open_ended = True
+        else:
+            return None, ()
+    return tail, ("..",) if open_ended else ()
+
+
 # ASCII marks that are a suffix on their own and end no longer suffix (tests check against spaCy).
 _MARK_SUFFIXES = frozenset(",:;!?)\"'")
 
@@ -234,13 +572,23 @@ class EnglishTokenizer:
     def __init__(self, cache_size: int = 200_000) -> None:
         prefix, suffix, infix, url = build_patterns()
         self._prefix: Callable = prefix.match  # every alternative starts with "^": match == search
-        self._suffix: Callable = suffix.search
+        self._suffix_search: Callable = suffix.search
+        self._tail, self._open_ended = suffix_tail(suffix)
         self._infix: Callable = infix.finditer
         self._url: Callable = url.match
         self.specials = special_cases()
         self.cache: dict[str, tuple[str, ...]] = dict(self.specials)
         self.cache_size = cache_size
         self._merges = self._special_merges()
+
+    def _suffix(self, s: str) -> re.Match | None:
+        """``suffix.search(s)``, scanning only the last ``_tail`` characters: every suffix but
+        the open-ended ones (``..+``) is at most that long, so none can start earlier (and
+        lookbehinds still see the characters before the scan); a string that could end in an
+        open-ended one gets the whole scan."""
+        if self._tail is None or (self._open_ended and s.endswith(self._open_ended)):
+            return self._suffix_search(s)
+        return self._suffix_search(s, max(0, len(s) - self._tail))
 
     def _special_merges(self) -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
         """spaCy's special-case matcher: a special case that contains affixes (``):``, ``e.g.``) is
@@ -345,7 +693,7 @@ class EnglishTokenizer:
                 prefixes.append(s[:pre])
                 s = s[pre:]
                 break
-            m = self._suffix(s[pre:])
+            m = self._suffix(s[pre:] if pre else s)
             suf = m.end() - m.start() if m else 0
             if suf and s[:-suf] in specials:
                 suffixes.append(s[-suf:])
