@@ -175,7 +175,12 @@ def test_language_chart_has_every_labelled_document_and_the_written_ones(folder:
 
 def test_samples_in_cjk_have_a_font_with_the_glyphs(folder: dict) -> None:
     page = folder["page"]
-    assert CJK.search(section(page, "samples")), "no Chinese/Japanese sample: the check below means nothing"
+    samples = section(page, "samples")
+    assert CJK.search(samples), "no Chinese/Japanese sample: the check below means nothing"
+    # each CJK snippet says its script's language, so Han characters get Chinese or Japanese glyphs
+    for attrs, text in re.findall(r'<pre class="snippet"([^>]*)>([^<]*)</pre>', samples):
+        assert (' lang="' in attrs) == bool(CJK.search(html.unescape(text))), (attrs, text[:80])
+    assert "apt-get install fonts-noto-cjk" in samples
     css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
     for selector in ("body", "pre.snippet"):
         rule = re.search(rf"(?:^|\}}){re.escape(selector)}\{{([^}}]*)\}}", css, re.M)

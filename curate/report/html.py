@@ -7,6 +7,7 @@ no samples recorded) instead of silently leaving it out. All text from the run i
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -339,7 +340,7 @@ def _languages(d: RunData) -> str:
         "No language column in the output (no language block) or no documents written.",
     )
     for note in info.notes if info is not None else []:
-        body += f'<p class="note bad">{esc(note)}</p>'
+        body += f'<p class="empty">{esc(note)}</p>'
     if info is not None and info.check is not None:
         n, agree = info.check
         body += (
@@ -548,7 +549,7 @@ def _samples(d: RunData, limit: int) -> str:
                         same
                         + _SOURCE_LABEL.get(str(s.get("source", "text")), "")
                         + (
-                            f'<pre class="snippet">{esc(s["text"])}</pre>'
+                            f'<pre class="snippet"{_lang_attr(s["text"])}>{esc(s["text"])}</pre>'
                             if s.get("text")
                             else '<span class="src">no text: dropped before any was extracted, '
                             "and the block kept no HTML</span>"
@@ -556,7 +557,31 @@ def _samples(d: RunData, limit: int) -> str:
                     ]
                 )
         parts.append(table(["reason", "id", "url", "text (start)"], rows))
+    if any(_CJK.search(p) for p in parts):
+        parts.insert(
+            1,
+            '<p class="note">Some samples are in Chinese, Japanese or Korean: they need a CJK font to show '
+            "(the page names Noto Sans CJK, Source Han Sans, PingFang, Hiragino, Microsoft YaHei, Yu Gothic, "
+            "Malgun Gothic; on Debian/Ubuntu: apt-get install fonts-noto-cjk), or they show as empty boxes.</p>",
+        )
     return section("samples", "Sampled dropped documents", "".join(parts))
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+
+
+def _lang_attr(text: str) -> str:
+    """``lang`` for text in CJK scripts: the browser then picks the Japanese, Korean or Chinese glyphs
+    of the unified Han characters (the sample's own language label is not recorded)."""
+    if not _CJK.search(text):
+        return ""
+    if _KANA.search(text):
+        return ' lang="ja"'
+    if _HANGUL.search(text):
+        return ' lang="ko"'
+    return ' lang="zh"'
 
 
 def _distinct(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
