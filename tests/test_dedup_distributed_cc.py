@@ -91,7 +91,7 @@ def test_random_graphs_equal_the_single_task(n: int, pairs: list[tuple[int, int]
 
 def test_long_chains_stars_and_mixed_shapes_equal_the_single_task() -> None:
     rng = np.random.default_rng(7)
-    n = 3000
+    n = 1200
     perm = rng.permutation(n)
     # a chain through shuffled labels: the deepest case for label propagation
     assert_equal_roots(n, perm[:-1], perm[1:], tasks=3)
@@ -100,11 +100,11 @@ def test_long_chains_stars_and_mixed_shapes_equal_the_single_task() -> None:
     assert_equal_roots(n, np.full(n - 1, n - 1), np.arange(n - 1), tasks=4)
     # many components at once: chains, stars, random edges, repeats and self-loops; nodes untouched
     parts = [
-        (perm[:500], perm[1:501]),
-        (np.full(300, perm[1000]), perm[1001:1301]),
-        (rng.integers(1500, 2500, 700), rng.integers(1500, 2500, 700)),
+        (perm[:300], perm[1:301]),
+        (np.full(200, perm[400]), perm[401:601]),
+        (rng.integers(700, 1100, 300), rng.integers(700, 1100, 300)),
         (perm[:50], perm[1:51]),  # repeated edges
-        (np.arange(2600, 2650), np.arange(2600, 2650)),  # self-loops only: singletons
+        (np.arange(1150, 1180), np.arange(1150, 1180)),  # self-loops only: singletons
     ]
     u = np.concatenate([p[0] for p in parts])
     v = np.concatenate([p[1] for p in parts])
@@ -314,10 +314,10 @@ def test_on_a_3_node_ray_cluster_survives_a_node_kill_and_equals_the_single_task
         cluster.add_node(**NODE)
     cluster.wait_for_nodes()
     rng = np.random.default_rng(11)
-    n = 3000
+    n = 1000
     perm = rng.permutation(n)
-    u = np.concatenate([perm[:300], rng.integers(0, n, 1500)])
-    v = np.concatenate([perm[1:301], rng.integers(0, n, 1500)])
+    u = np.concatenate([perm[:100], rng.integers(0, n, 500)])
+    v = np.concatenate([perm[1:101], rng.integers(0, n, 500)])
     probes = tmp_path / "probes"
     probes.mkdir()
     executor = slow_ray(cluster.address, Slow(probes, "r000-large", 1.0))
