@@ -12,16 +12,23 @@ import html
 import json
 import re
 import shutil
+import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
+import cloudpickle
 import pyarrow.parquet as pq
 import pytest
 
-from curate import cli
+from curate import LocalExecutor, Pipeline, cli, run_pipeline
 from curate.document import Document
+from curate.filters.extract import Extract
+from curate.filters.language import LanguageConfig, LanguageFilter
 from curate.filters.pii_formatter import PIIFormatter
 from curate.stats import BlockStats
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # LabelCountingLanguage reaches the workers
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WARCS = ("cc-2020-34-sample.warc.gz", "wget-2024-sample-0000.warc.gz")
@@ -235,3 +242,48 @@ def test_dataset_card_names_both_wall_times(folder: dict) -> None:
     )
     model = next(line for line in text.splitlines() if line.startswith("- language model:"))
     assert model.count("(") == model.count(")") and "))" not in model  # no nested parentheses
+
+
+class LabelCountingLanguage(LanguageFilter):
+    """The language block as docs/report.md asks a language block to be: one ``language:<label>``
+    counter per document it labels (the report's first source for the chart's "labelled" series)."""
+
+    def run(self, docs: Iterator[Document], stats: BlockStats) -> Iterator[Document]:
+        self._stats = stats
+        return super().run(docs, stats)
+
+    def map(self, doc: Document) -> str | None:
+        reason = super().map(doc)
+        self._stats.count(f"language:{doc.metadata['language']}")
+        return reason
+
+
+def test_language_counters_are_the_labelled_series_without_dropped_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pipeline = Pipeline([Extract(), LabelCountingLanguage(LanguageConfig(languages=("en",)))])
+    result = run_pipeline(
+        pipeline, [str(_shared("warc", WARCS[0]))], str(out), LocalExecutor(workers=1), progress=False
+    )
+    assert result.ok, result.failed
+    stats = json.loads((out / "stats.json").read_text())
+    counted = {
+        k.split(":", 1)[1]: v
+        for k, v in block(stats, "language")["counters"].items()
+        if k.startswith("language:")
+    }
+    assert counted.get("zh", 0) > 0 and not (out / "dropped").exists()
+    part = section(_report(out, "counted.html"), "languages")
+    assert "the language block&#x27;s counters" in part
+    rows = dict(re.findall(r'<tr><td>([^<]+)</td><td class="n">([\d,]+)</td><td class="n">', part))
+    assert {k: int(v.replace(",", "")) for k, v in rows.items()} == counted
+    assert "label not recorded" not in part
+
+
+def test_a_block_that_lengthens_text_removes_no_tokens(folder: dict) -> None:
+    """PII placeholders are longer than some addresses: the pii row gained tokens, it removed none."""
+    part = section(folder["page"], "funnel")
+    removed = dict(re.findall(r"<tr><td>([^<]+)</td>(?:<td[^>]*>.*?</td>){6}<td[^>]*>(.*?)</td></tr>", part))
+    assert set(removed) >= {"pii", "tokenize", "language"}
+    cells = [re.sub(r"<[^>]+>", "", c) for c in removed.values()]
+    assert not [c for c in cells if re.match(r"≈?-", c)], cells
+    assert re.fullmatch(r"≈0 \([\d,]+ added\)", re.sub(r"<[^>]+>", "", removed["pii"]))

@@ -80,7 +80,7 @@ def checks(d: RunData) -> list[Check]:
                     )
                 )
     lang = d.languages
-    if lang is not None and lang.labelled is not None:
+    if lang is not None and lang.labelled is not None and lang.complete:  # else the page says what is missing
         out.append(
             Check(
                 "documents labelled",

@@ -251,6 +251,11 @@ def _checks(d: RunData) -> str:
     )
 
 
+def _removed(n: int) -> str:
+    """A block that lengthens text (PII placeholders longer than the address) removes no tokens."""
+    return num(n) if n >= 0 else f"0 ({num(-n)} added)"
+
+
 def _funnel(d: RunData) -> str:
     rows = metrics.funnel(d.blocks)
     cells = []
@@ -266,7 +271,7 @@ def _funnel(d: RunData) -> str:
                 f"{r.dropped_pct:.1f}%",
                 num(r.chars_out) if r.chars_out else "—",
                 f"<span{tok_cls}>{prefix}{num(r.tokens_out)}</span>",
-                f"<span{tok_cls}>{prefix}{num(r.tokens_removed)}</span>"
+                f"<span{tok_cls}>{prefix}{_removed(r.tokens_removed)}</span>"
                 if r.tokens_removed is not None
                 else "—",
             ]

@@ -38,6 +38,7 @@ class LanguageInfo:
     docs_in: int = 0
     unlabelled: int = 0  # documents the block labelled whose label no record keeps
     check: tuple[int, int] | None = None  # (written rows labelled again, labels that agree)
+    complete: bool = False  # every document the block labelled has its label in ``labelled``
     notes: list[str] = field(default_factory=list)
 
 
@@ -87,6 +88,7 @@ def language_info(
     if counted:
         info.labelled = Counter(counted)
         info.source = f"the {LANGUAGE_BLOCK} block's counters (one per document it labelled)"
+        info.complete = True
         return info
     later = set(names[i:])
     drops_after = sum(sum((b.get("dropped") or {}).values()) for b in blocks[i:])
@@ -101,6 +103,7 @@ def language_info(
             f"written rows' language column + {sum(relabelled.values()):,} dropped documents "
             f"(OUTDIR/dropped/) labelled again with {os.path.basename(path)} through the {LANGUAGE_BLOCK} block"
         )
+        info.complete = sum(relabelled.values()) == drops_after
         checked = written_texts[:CHECK_WRITTEN]
         info.check = (len(checked), sum(label(d, t) == stored for d, t, stored in checked))
         if sum(relabelled.values()) < drops_after:
@@ -113,6 +116,8 @@ def language_info(
         why = (
             "the run did not write its dropped documents (curate run --write-dropped)"
             if not dropped
+            else "stats.json does not name the run's language model (the run has not finished)"
+            if not (stats.get("made_with") or {}).get("language_model")
             else "the run's language model is not on this machine"
             if not path
             else "the written documents were not all scanned"
