@@ -203,16 +203,19 @@ def test_pipeline_removes_near_copies_and_resumes_after_crash(
     _run_failing(paths, out, MinHashDedup(config, fault="cluster"), "cluster")
     step_dir = out / "_work" / "minhash_dedup"
     sig_files = sorted(step_dir.glob("sigs/*.parquet"))
-    band_files = sorted(step_dir.glob("plans/*/bands/*/*.parquet"))
+    band_files = sorted(step_dir.glob("bands/*.parquet"))  # one per shard, all partitions
     edge_files = sorted(step_dir.glob("plans/*/edges/*.parquet"))
-    assert len(sig_files) == 3 and len(band_files) == 12 and len(edge_files) == 4
-    before = {f: f.stat().st_mtime_ns for f in sig_files + band_files + edge_files}
+    assert len(sig_files) == 3 and len(band_files) == 3 and len(edge_files) == 4
+    before = {f: f.stat().st_mtime_ns for f in edge_files}
 
     result = _run(paths, out, MinHashDedup(config))
     assert result.ok
-    assert {f: f.stat().st_mtime_ns for f in before} == before, "signatures/bands/edges were recomputed"
+    # edges stay (the latest plan folder is kept); signatures and band keys are not recomputed
+    # (skipped), then collected: the committed shards' keys are in the folder's index
+    assert {f: f.stat().st_mtime_ns for f in before} == before, "edges were recomputed"
     stats = result.stats["global_steps"]["minhash_dedup"]
-    assert stats["tasks_skipped"] == {"bands": 3, "pairs": 4, "cluster": 0}
+    assert {k: stats["tasks_skipped"][k] for k in ("bands", "pairs", "cluster")} == {"bands": 3, "pairs": 4, "cluster": 0}
+    assert stats["band_files_written"] == 0 and not list(step_dir.glob("bands/*.parquet"))
     assert _all_ids(paths) - _kept_ids(out) == dups
     assert {"short-a", "short-b"} <= _kept_ids(out), "identical short docs must never be clustered"
     assert stats["too_short_for_minhash"] == 2
@@ -267,20 +270,12 @@ def test_cli_end_to_end_keeps_columns_and_resumes(tmp_path: Path, pages: list[tu
     removed = _removed(out)
     assert removed == {d: d.removesuffix("-copy") for d in dups}
 
-    # crash mid-clustering: the cluster outputs and one edge partition disappear; signatures stay
-    step_dir = out / "_work" / "minhash_dedup"
-    sigs = {f: f.stat().st_mtime_ns for f in step_dir.glob("sigs/*.parquet")}
-    for f in list(step_dir.glob("plans/*/removals/**/*")) + list(
-        step_dir.glob("plans/*/edges/_done/p00001.json")
-    ):
-        if f.is_file():
-            f.unlink()
+    # a rerun over committed inputs recomputes nothing (their batch is final) and rebuilds the same list
     (out / "removed.parquet").unlink()
     assert dedup_cli.main([*paths, "-o", str(out), "--partitions", "2"]) == 0
-    assert {f: f.stat().st_mtime_ns for f in sigs} == sigs
     assert _removed(out) == removed
     stats = dedup_cli.load_stats(str(out))
-    assert stats["signatures_skipped"] == 3 and stats["tasks_skipped"]["pairs"] == 1
+    assert stats["signatures_skipped"] == 3 and stats["new_shards"] == 0 and stats["batches"] == 1
 
 
 def test_cli_threshold_derives_bands_and_rows(tmp_path: Path, pages: list[tuple[str, str]]) -> None:
@@ -409,10 +404,10 @@ def test_grown_input_list_dedups_new_shards_against_written_ones(
     assert kept == {p for p, _ in old} | {p for p, _ in pages[30:40]}
     blocks = {b["name"]: b for b in second.stats["blocks"]}
     assert blocks["minhash_dedup"]["dropped"] == {"minhash_duplicate": 9}
-    if with_index:  # one entry for this output folder, covering both batches
+    if with_index:  # append-only: one entry per batch of this output folder
         manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
-        assert [r["n_docs"] for r in manifest["runs"]] == [len(old) + len(new)]
-        assert len(os.listdir(tmp_path / "index" / "ids")) == 1
+        assert [r["n_docs"] for r in manifest["runs"]] == [len(old), len(new)]
+        assert len(os.listdir(tmp_path / "index" / "ids")) == 2
 
     third = _run([str(incoming / "*.parquet")], out, MinHashDedup(MinHashConfig(partitions=2), index_dir=index))
     assert (third.processed, third.skipped) == (0, 2) and _kept_ids(out) == kept
@@ -683,7 +678,8 @@ def test_exact_verification_needs_signatures_with_shingle_sets(
     """A pipeline whose signatures were made without shingle sets says so; the CLI recomputes them."""
     paths, _ = _verify_inputs(tmp_path, pages)
     out = tmp_path / "out"
-    assert _run(paths, out, MinHashDedup(MinHashConfig())).ok
+    # a run that stopped before its commit: its signatures (without shingle sets) are still there
+    _run_failing(paths, out, MinHashDedup(MinHashConfig(), fault="cluster"), "cluster")
     step_root = str(out / "_work" / "minhash_dedup")
     ids = json.loads((_plan_dir(out) / "plan.json").read_text())["key"]["shards"]
     from curate.dedup.plan import make_plan
@@ -695,7 +691,10 @@ def test_exact_verification_needs_signatures_with_shingle_sets(
     cli_out = tmp_path / "cli"
     assert dedup_cli.main([*paths, "-o", str(cli_out)]) == 0
     assert dedup_cli.main([*paths, "-o", str(cli_out), "--verify-threshold", "0.8"]) == 0
-    assert len(list((cli_out / "_work" / "minhash_dedup" / "shingles").glob("*.parquet"))) == 3
+    # recomputed with sets (other settings redo the folder); once committed, the sets the next
+    # verified batch compares are in the folder's index, the per-shard copies are collected
+    assert len(list((cli_out / "_work" / "minhash_dedup" / "index" / "shingles").glob("*.parquet"))) == 1
+    assert not list((cli_out / "_work" / "minhash_dedup" / "shingles").glob("*.parquet"))
 
 
 @pytest.mark.parametrize("with_index", [False, True])
@@ -703,7 +702,7 @@ def test_cli_reusing_an_output_folder_dedups_new_inputs_against_earlier_ones(
     tmp_path: Path, pages: list[tuple[str, str]], with_index: bool
 ) -> None:
     """A second ``curate dedup`` into the same folder: the new batch's copies of earlier pages go,
-    the earlier output stays, and the index keeps one entry holding both batches."""
+    the earlier output stays, and the index gets one entry per batch."""
     rng = random.Random(5)
     first, copies = pages[:30], [(f"{pid}-copy", _near_copy(text, rng)) for pid, text in pages[:10]]
     _write(tmp_path / "first.parquet", first)
@@ -719,7 +718,7 @@ def test_cli_reusing_an_output_folder_dedups_new_inputs_against_earlier_ones(
     assert set(_removed(out)) >= {pid for pid, _ in copies}
     if with_index:
         manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
-        assert [r["n_docs"] for r in manifest["runs"]] == [50]  # numbered: all 30 + 20, removed included
+        assert [r["n_docs"] for r in manifest["runs"]] == [30, 20]  # one entry per batch, removed included
         # a later batch elsewhere is deduplicated against both earlier batches
         third = [(f"{pid}-again", _near_copy(text, rng)) for pid, text in [pages[0], pages[35]]]
         _write(tmp_path / "third.parquet", third)
@@ -781,11 +780,13 @@ def _index_ids(index: Path) -> set[str]:
 
 
 def _removal_lists(out: Path) -> set[str]:
-    """Ids named by the removal lists of the plan the output was last applied with."""
+    """Ids named by the committed removal lists of every shard of the folder's batches."""
+    from curate.dedup.remove import removal_list_path
+
     step = out / "_work" / "minhash_dedup"
-    plan = json.loads((step / "current.json").read_text())["plan_id"]
-    return {i for f in (step / "plans" / plan / "removals").glob("*.parquet") if not f.name.startswith("_")
-            for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()}
+    batches = json.loads((step / "batches.json").read_text())["batches"]
+    return {i for b in batches for sid in b["shards"]
+            for i in pq.read_table(removal_list_path(str(step), sid), columns=["id"]).column("id").to_pylist()}
 
 
 def _assert_settled(out: Path, index: Path) -> set[str]:
@@ -907,9 +908,7 @@ def test_cli_write_checks_the_id_at_each_removed_position(tmp_path: Path, pages:
     _write(tmp_path / "a.parquet", rows)
     out = tmp_path / "out"
     assert dedup_cli.main([str(tmp_path / "a.parquet"), "-o", str(out)]) == 0
-    (removals,) = (
-        f for f in (out / "_work" / "minhash_dedup" / "plans").glob("*/removals/*.parquet") if f.name[0] != "_"
-    )
+    (removals,) = (out / "_work" / "minhash_dedup" / "removals").glob("*.parquet")
     _write(tmp_path / "b.parquet", list(reversed(rows)))
     with pytest.raises(ValueError, match="the input changed"):
         dedup_cli.write_task(str(tmp_path / "b.parquet"), str(removals), str(tmp_path / "x.parquet"),
@@ -1053,19 +1052,18 @@ def test_files_of_failed_attempts_are_removed_once_the_step_completes(
     config = MinHashConfig(partitions=4)
     _run_failing(paths, out, MinHashDedup(config, fault="bands:1"), "bands")
     step_dir = out / "_work" / "minhash_dedup"
-    failed = sorted(step_dir.glob("plans/*/bands/*/s000001.*.parquet"))
-    assert len(failed) == 4
+    named = {json.loads(m.read_text())["attempt"] for m in step_dir.glob("bands/*.json")}
+    failed = [f for f in step_dir.glob("bands/*.parquet") if f.name.split(".")[1] not in named]
+    assert len(named) == 2 and len(failed) == 1
     result = _run(paths, out, MinHashDedup(config))
     assert result.ok and _all_ids(paths) - _kept_ids(out) == dups
-    assert result.stats["global_steps"]["minhash_dedup"]["orphans_removed"] == 4
+    gc = result.stats["global_steps"]["minhash_dedup"]["gc"]
     assert not any(f.exists() for f in failed)
-    band_files = sorted(step_dir.glob("plans/*/bands/*/*.parquet"))
-    named = {
-        json.loads(m.read_text())["attempt"] for m in step_dir.glob("plans/*/bands/_done/*.json")
-    }
-    assert len(band_files) == 12 and {f.name.split(".")[1] for f in band_files} == named
-    assert len(list(step_dir.glob("plans/*/edges/*.parquet"))) == 4
-    assert len(list(step_dir.glob("sigs/*.parquet"))) == 3
+    # committed shards: their signatures and band keys are collected (the folder's index holds the keys)
+    assert gc["bytes_by_kind"]["bands"] > 0 and gc["bytes_by_kind"]["signatures"] > 0
+    assert not list(step_dir.glob("bands/*")) and not list(step_dir.glob("sigs/*.parquet"))
+    assert len(list(step_dir.glob("plans/*/edges/*.parquet"))) == 4  # the latest plan is kept
+    assert len(list(step_dir.glob("index/p*/*.parquet"))) == 4
     assert not (step_dir / "shingles").exists(), "no verification: no shingle sets are written"
 
 

@@ -26,7 +26,7 @@ SHARDS = 6
 # where each stage's first committed marker appears (relative to the output folder)
 STAGES = {
     "signatures": "_work/minhash_dedup/sigs/*.json",
-    "bands": "_work/minhash_dedup/plans/*/bands/_done/*.json",
+    "bands": "_work/minhash_dedup/bands/*.json",
     "pairs": "_work/minhash_dedup/plans/*/edges/_done/*.json",
     "cluster": "_work/minhash_dedup/plans/*/removals/_done.json",
     "index": "_work/minhash_dedup/plans/*/index/_done/*.json",
@@ -138,63 +138,59 @@ def test_kill_9_then_rerun_equals_an_undisturbed_run(
 # --- zombie attempts: a task that finishes after its retry committed ---------------------------
 
 
-def _committed_state(out: Path, index: Path, paths: list[Path] | None = None) -> dict[str, bytes]:
-    """Every committed file (markers, the files they name, outputs, the index) by content, plus what
-    readers get through them; not the last run's timings (``dedup_stats.json``). ``paths``: the
-    files of an earlier snapshot (files a later attempt added are nobody's)."""
-    if paths is None:
-        paths = [p for root in (out, index) for p in root.rglob("*") if p.is_file()]
-        paths = [p for p in paths if p.name not in ("dedup_stats.json", "_lock") and ".tmp-" not in p.name]
-    state = {str(p): p.read_bytes() for p in paths}
-    state["result"] = json.dumps(_result(out, index), sort_keys=True, default=str).encode()
-    return state
-
-
 @pytest.mark.parametrize("stage", ["bands", "pairs", "cluster", "index"])
 def test_a_zombie_attempt_never_changes_what_readers_see(
-    inputs: Path, tmp_path: Path, stage: str, monkeypatch: pytest.MonkeyPatch
+    inputs: Path, undisturbed: dict, tmp_path: Path, stage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Run a stage task again for a committed key, as an attempt that started before the commit
-    (it saw no marker) and writes other content: the committed marker, the files it names and
-    what a rerun produces stay exactly the first attempt's."""
+    (it saw no marker) and writes other content: the committed marker and the files it names stay
+    exactly the first attempt's, and finishing the run gives what an undisturbed run gives."""
     from curate.commands import dedup as dedup_cli
     from curate.dedup import bands, cluster, pairs
     from curate.dedup import index as index_module
     from curate.dedup.config import MinHashConfig
     from curate.dedup.plan import make_plan
-    from curate.dedup.step import attempts, run_stage
+    from curate.dedup.step import StageFailed, attempts, run_global_stages, run_stage
     from curate.executors.base import SerialExecutor
 
     out, index = tmp_path / "out", tmp_path / "index"
     argv = _command(inputs, out, index)[3:]
     argv[argv.index("--workers") + 1] = "1"
-    assert dedup_cli.main(argv) == 0
-    before = _committed_state(out, index)
-
     step_root = str(out / "_work" / "minhash_dedup")
-    shard_ids = [r[0] for r in json.loads((out / "_work" / "minhash_dedup" / "inputs.json").read_text())["inputs"]]
     config = MinHashConfig(partitions=4, index_dir=str(index))
+    shard_ids, paths, _ = dedup_cli._all_inputs(step_root, sorted(str(p) for p in inputs.glob("*.parquet")))
+    for sid, path in zip(shard_ids, paths, strict=True):
+        dedup_cli.signature_task(step_root, sid, path, config, "id", "text")
+    # every stage committed, the batch not yet (its commit would collect the per-shard files)
+    with pytest.raises(StageFailed, match="injected failure in stage commit"):
+        run_global_stages(step_root, shard_ids, SerialExecutor(), config, fault="commit")
+    snapshot = [p for root in (out, index) for p in root.rglob("*") if p.is_file() and ".tmp-" not in p.name]
+    before = {str(p): p.read_bytes() for p in snapshot if p.name != "_lock"}
+
     plan = make_plan(step_root, shard_ids, config, str(index))
     band_values = run_stage(
         SerialExecutor(), "bands", bands.band_shard_task, [(f"b{i}", (plan, i)) for i in range(len(shard_ids))]
     )
+    assert all(v.get("skipped") for v in band_values)
     plan = dataclasses.replace(plan, band_attempts=attempts(band_values))
-    module, task, args, own = {
-        "bands": (bands, bands.band_shard_task, (plan, 0), plan.layout.bands_marker(0)),
-        "pairs": (pairs, pairs.pairs_task, (plan, 1), plan.layout.edges_marker(1)),
-        "cluster": (cluster, cluster.cluster_task, (plan,), plan.layout.cluster_marker),
-        "index": (index_module, index_module.index_part_task, (plan, 2), plan.layout.index_part_marker(2)),
+    band_marker = plan.step.bands_marker(shard_ids[0], plan.sig_attempts[0])
+    module, task, args, own, write = {
+        "bands": (bands, bands.band_shard_task, (plan, 0), band_marker, "atomic_open"),
+        "pairs": (pairs, pairs.pairs_task, (plan, 1), plan.layout.edges_marker(1), "write_parquet"),
+        "cluster": (cluster, cluster.cluster_task, (plan,), plan.layout.cluster_marker, "write_parquet"),
+        "index": (index_module, index_module.index_part_task, (plan, 2), plan.layout.index_part_marker(2), "write_parquet"),
     }[stage]
-    real_marker, real_write = module.marker, module.write_parquet
+    real_marker = module.marker
     monkeypatch.setattr(module, "marker", lambda path: None if path == own else real_marker(path))
-    monkeypatch.setattr(module, "write_parquet", lambda path, table: real_write(path, table.slice(0, table.num_rows // 2)))
+    if write == "write_parquet":
+        real_write = module.write_parquet
+        monkeypatch.setattr(module, "write_parquet", lambda path, table: real_write(path, table.slice(0, table.num_rows // 2)))
     value = task(*args)
     monkeypatch.undo()
     assert value == json.loads(Path(own).read_text()), "the zombie must get the committed marker back"
-    paths = [Path(p) for p in before if p != "result"]
-    assert _committed_state(out, index, paths) == before
+    assert {p: Path(p).read_bytes() for p in before} == before
     assert dedup_cli.main(argv) == 0
-    assert _committed_state(out, index, paths) == before
+    assert _result(out, index) == undisturbed
 
 
 @pytest.mark.parametrize("where", ["local", "memory"])

@@ -6,6 +6,9 @@ command after a crash resumes where it stopped; signatures are reused only for a
 content identity (size, mtime or object version, Parquet footer) is unchanged, so an input
 replaced under the same name is recomputed. One run per output folder (``OUTDIR/_lock``).
 ``--index-dir`` dedups against earlier runs.
+A second command into the same folder with new inputs deduplicates only them (a batch), against
+the folder's earlier inputs, whose outputs are final; an earlier input replaced since, or other
+settings, redo the folder.
 ``--verify-threshold J`` keeps only candidate pairs whose exact Jaccard (of their stored shingle
 sets; ``--verify-method estimate``: of their full signatures) is >= J (off by default: FineWeb
 links every pair that shares a band).
@@ -26,6 +29,7 @@ import pyarrow.parquet as pq
 from curate.dedup.config import MinHashConfig
 from curate.dedup.fingerprint import input_identity
 from curate.dedup.layout import StepLayout, marker, new_attempt, read_parquet, replace_marker, write_parquet
+from curate.dedup.ledger import Ledger, config_key, read_ledger, write_ledger
 from curate.dedup.remove import removal_list_path
 from curate.dedup.signatures import SignatureWriter
 from curate.dedup.step import StageFailed, run_global_stages, run_stage
@@ -204,7 +208,9 @@ def signature_task(
     fs, p = filesystem(path)
     attempt = new_attempt()  # a recomputed input gets new files: a plan reading the old ones keeps them
     writer = SignatureWriter(
-        step.payloads(shard_id, "sig", attempt), config, shingles_path=step.payloads(shard_id, "shingles", attempt)
+        step.payloads(shard_id, "sig", attempt),
+        config,
+        shingles_path=step.payloads(shard_id, "shingles", attempt),
     )
     try:
         with fs.open(p, "rb") as f:
@@ -228,7 +234,9 @@ def signature_task(
     return info
 
 
-def write_task(path: str, removals: str, out_path: str, done_path: str, plan_id: str, id_col: str = "id") -> dict:
+def write_task(
+    path: str, removals: str, out_path: str, done_path: str, plan_id: str, id_col: str = "id"
+) -> dict:
     """Copy one input without its removed rows (all columns, row groups streamed).
 
     Rows are removed by position, and the id at each removed position must be the one the
@@ -318,18 +326,46 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
+def _reset_if_changed(
+    step_root: str, config: MinHashConfig, outdir: str, shard_ids: list[str], paths: list[str]
+) -> None:
+    """Start the folder's ledger again when a committed input was replaced since its batch.
+
+    Its output and every later batch's decisions came from the old content: the folder is redone
+    (signatures of unchanged inputs are recomputed too; their files were collected at commit).
+    Other settings are handled by the step itself (a ledger of other settings is not extended).
+    """
+    ledger = read_ledger(step_root)
+    if ledger is None or ledger.config != config_key(config):
+        return
+    path_of = dict(zip(shard_ids, paths, strict=True))
+    for sid in ledger.shards:
+        done = marker(join(outdir, "_done", f"{sid}.json"))
+        if done is not None and sid in path_of and done.get("source") != input_identity(path_of[sid]):
+            print(
+                f"curate dedup: {path_of[sid]} changed since it was deduplicated: redoing the folder",
+                file=sys.stderr,
+            )
+            write_ledger(step_root, Ledger(config_key(config)))
+            return
+
+
 def _run(args: argparse.Namespace, config: MinHashConfig, paths: list[str], outdir: str) -> int:
     step_root = join(outdir, "_work", STEP)
     shard_ids, paths, names = _all_inputs(step_root, paths)
     executor = _executor(args.workers)
-
+    _reset_if_changed(step_root, config, outdir, shard_ids, paths)
+    ledger = read_ledger(step_root)
+    # committed shards are final and never planned again: no signatures for them (collected at commit)
+    committed = set(ledger.shards) if ledger is not None and ledger.config == config_key(config) else set()
     sig_tasks = [
         (sid, (step_root, sid, path, config, args.id_column, args.text_column))
         for sid, path in zip(shard_ids, paths, strict=True)
+        if sid not in committed
     ]
     sigs = run_stage(executor, "signatures", signature_task, sig_tasks)
     stats = run_global_stages(step_root, shard_ids, executor, config)
-    plan_id = stats["plan"]
+    batch_of = read_ledger(step_root).batch_of()  # type: ignore[union-attr]
 
     write_tasks = []
     for sid, path, name in zip(shard_ids, paths, names, strict=True):
@@ -342,7 +378,7 @@ def _run(args: argparse.Namespace, config: MinHashConfig, paths: list[str], outd
                     removal_list_path(step_root, sid),
                     out_path,
                     join(outdir, "_done", f"{sid}.json"),
-                    plan_id,
+                    batch_of[sid]["plan"],  # the batch that decided it: an earlier output is final
                     args.id_column,
                 ),
             )
@@ -364,22 +400,26 @@ def _run(args: argparse.Namespace, config: MinHashConfig, paths: list[str], outd
                 schema=REMOVED_SCHEMA,
             )
         )
-    write_parquet(join(outdir, "removed.parquet"), pa.concat_tables(removed_tables))
+    removed = pa.concat_tables(removed_tables)
+    write_parquet(join(outdir, "removed.parquet"), removed)
 
-    stats["signatures_skipped"] = sum(1 for s in sigs if s.get("skipped"))
+    stats["signatures_skipped"] = len(shard_ids) - sum(1 for s in sigs if not s.get("skipped"))
     stats["rows_in"] = sum(w["rows_in"] for w in written)
     stats["rows_out"] = sum(w["rows_out"] for w in written)
+    stats["removed_total"] = removed.num_rows
     stats["config"] = config.to_dict()
     write_json(join(outdir, "dedup_stats.json"), stats)
     verified = (
         f"; {stats['verified_edges']} of {stats['verify_checked']} candidate pairs verified "
         f"at >= {config.verify_threshold} ({config.verify_method}), removal {config.removal_rule}"
-        if config.verify_threshold is not None
+        if config.verify_threshold is not None and "verified_edges" in stats
         else ""
     )
     print(
-        f"curate dedup: {stats['rows_in']} docs in, {stats['rows_out']} out, {stats['removed']} removed "
-        f"in {stats['clusters']} clusters ({stats['too_short_for_minhash']} too short to compare; "
+        f"curate dedup: {stats['rows_in']} docs in, {stats['rows_out']} out, {removed.num_rows} removed; "
+        f"batch {stats.get('batch', stats.get('batches', 0))}: {stats.get('new_shards', 0)} new input(s), "
+        f"{stats.get('removed_new', 0)} removed in {stats.get('clusters', 0)} clusters "
+        f"({stats.get('too_short_for_minhash', 0)} too short to compare; "
         f"{config.bands}x{config.rows}, S-curve midpoint ~{config.s_curve_midpoint:.2f}{verified})",
         file=sys.stderr,
     )

@@ -2,7 +2,9 @@
 
 Each band's ``rows`` hash values are folded into one key by a multiply-xorshift chain seeded by
 the band number, so equal keys mean (up to a 2^-64 collision) equal rows in the same band, and
-one sort of a partition finds every candidate pair. Partitioning by top bits is hierarchical:
+one sort of a partition finds every candidate pair. Each shard's keys are stored once, sorted by
+key (:func:`band_shard_task`), so a partition is a key range of every shard's file. Partitioning
+by top bits is hierarchical:
 partition ``p`` of ``2^k`` is partitions ``2p`` and ``2p+1`` of ``2^(k+1)``, which lets an index
 written with fewer partitions be read by a run with more (see :mod:`curate.dedup.index`).
 """
@@ -13,18 +15,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from curate.dedup.layout import (
-    attempt_path,
-    commit,
-    marker,
-    maybe_fail,
-    new_attempt,
-    read_parquet,
-    write_parquet,
-)
+from curate.dedup.layout import commit, marker, maybe_fail, new_attempt, replace_marker
 from curate.dedup.plan import Plan
 from curate.dedup.signatures import iter_signature_batches, signature_matrix
+from curate.storage import atomic_open, filesystem
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 _FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -33,6 +29,9 @@ _S29, _S33 = np.uint64(29), np.uint64(33)
 _MASK64 = (1 << 64) - 1
 
 BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("doc", pa.int64())])
+# per shard: 8 B key + 4 B position per (document, band), before compression
+SHARD_BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("pos", pa.uint32())])
+BAND_ROW_GROUP = 1 << 16
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -76,7 +75,7 @@ def band_table(keys: np.ndarray, docs: np.ndarray) -> pa.Table:
 
 
 def shard_band_records(plan: Plan, shard: int, batch_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
-    """``(keys, docs)`` of one shard, document-major (so docs ascend), short documents left out.
+    """``(keys, positions)`` of one shard, document-major (so positions ascend), short documents left out.
 
     Signatures are read a batch at a time: only the shard's band keys (112 B per document) are
     ever whole in memory, never its signatures (896 B per document).
@@ -90,7 +89,7 @@ def shard_band_records(plan: Plan, shard: int, batch_rows: int = 16384) -> tuple
         keys.append(
             band_keys(sig[positions] if positions.size < sig.shape[0] else sig, cfg.bands, cfg.rows).ravel()
         )
-        docs.append(np.repeat(positions.astype(np.int64) + at + plan.shard_offsets[shard], cfg.bands))
+        docs.append(np.repeat(positions.astype(np.int64) + at, cfg.bands))
         at += sig.shape[0]
     if at != plan.shard_docs[shard]:
         raise ValueError(f"signatures of {plan.shard_ids[shard]!r} changed since the plan was made")
@@ -99,32 +98,79 @@ def shard_band_records(plan: Plan, shard: int, batch_rows: int = 16384) -> tuple
     return np.concatenate(keys), np.concatenate(docs)
 
 
+def _band_source(plan: Plan, shard: int) -> dict[str, Any]:
+    """What a shard's band file is made from: its signature file (attempt, digest) and the banding."""
+    return {
+        "sig_attempt": plan.sig_attempts[shard] if plan.sig_attempts else None,
+        "digest": plan.sig_digests[shard] if plan.sig_digests else None,
+        "band": plan.config.band_fingerprint(),
+    }
+
+
 def band_shard_task(plan: Plan, shard: int, fault: str | None = None) -> dict[str, Any]:
-    """Stage 1 (one task per shard): write the shard's band keys, one file per partition."""
-    done = marker(plan.layout.bands_marker(shard))
-    if done is not None:
+    """Stage 1 (one task per shard): the shard's band keys, sorted by key, once per signature file.
+
+    Stored under the step (not the plan), keyed by the signatures they come from: a later plan
+    (a resumed batch with another plan id, or other partitions) reuses them; a shard of an earlier
+    batch is never in a plan again, so its keys are never recomputed.
+    """
+    step, sid = plan.step, plan.shard_ids[shard]
+    source = _band_source(plan, shard)
+    path = step.bands_marker(sid, source["sig_attempt"])
+    done = marker(path)
+    if done is not None and all(done.get(k) == v for k, v in source.items()):
         return {**done, "skipped": True}
-    keys, docs = shard_band_records(plan, shard)
-    parts = partition_of(keys, plan.bits)
-    # stable keeps documents ascending within a partition; on uint16 numpy uses a linear radix sort
-    order = np.argsort(parts.astype(np.uint16) if plan.bits <= 16 else parts, kind="stable")
-    bounds = np.searchsorted(parts[order], np.arange(plan.partitions + 1))
-    keys, docs = keys[order], docs[order]
+    keys, positions = shard_band_records(plan, shard)
+    order = np.argsort(keys, kind="stable")  # by key, positions ascending within a key
     attempt = new_attempt()
-    for p in range(plan.partitions):
-        sl = slice(bounds[p], bounds[p + 1])
-        write_parquet(attempt_path(plan.layout.bands(p, shard), attempt), band_table(keys[sl], docs[sl]))
+    table = pa.Table.from_arrays(
+        [pa.array(keys[order], pa.uint64()), pa.array(positions[order].astype(np.uint32), pa.uint32())],
+        schema=SHARD_BAND_SCHEMA,
+    )
+    with atomic_open(step.bands(sid, attempt), "wb") as f:
+        # row groups with min/max statistics: a partition of any width reads only its own key range
+        pq.write_table(table, f, compression="zstd", row_group_size=BAND_ROW_GROUP)
     maybe_fail(fault, "bands", shard)
-    return commit(plan.layout.bands_marker(shard), {"records": int(keys.size)}, attempt)
+    if done is not None:  # other banding or digest under the same signature file: recomputed in place
+        return replace_marker(path, {**source, "records": int(keys.size), "attempt": attempt})
+    return commit(path, {**source, "records": int(keys.size)}, attempt)
+
+
+def key_range(bits: int, part: int) -> tuple[int, int | None]:
+    """``[lo, hi)`` of the keys in partition ``part`` of ``2^bits`` (``hi=None``: to the end)."""
+    if bits == 0:
+        return 0, None
+    lo = part << (64 - bits)
+    return lo, (None if part + 1 == 1 << bits else (part + 1) << (64 - bits))
+
+
+def read_key_range(path: str, lo: int, hi: int | None, columns: list[str]) -> pa.Table:
+    """Rows of a key-sorted Parquet file with ``lo <= key < hi``, reading only the row groups holding them."""
+    fs, p = filesystem(path)
+    with fs.open(p, "rb") as f:
+        pf = pq.ParquetFile(f)
+        md = pf.metadata
+        ki = pf.schema_arrow.get_field_index("key")
+        groups = []
+        for g in range(md.num_row_groups):
+            st = md.row_group(g).column(ki).statistics
+            if st is None or not st.has_min_max or (st.max >= lo and (hi is None or st.min < hi)):
+                groups.append(g)
+        table = pf.read_row_groups(groups, columns=columns) if groups else pf.schema_arrow.empty_table()
+    keys = table.column("key").to_numpy()
+    a = int(np.searchsorted(keys, np.uint64(lo)))
+    b = keys.size if hi is None else int(np.searchsorted(keys, np.uint64(hi)))
+    return table.slice(a, b - a).select(columns)
 
 
 def read_band_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(keys, docs)`` of every shard's committed band file of ``part``, shards in order (docs ascend)."""
+    """``(keys, docs)`` of every shard's committed band keys falling in ``part``, shards in order."""
     keys, docs = [], []
-    for shard in range(len(plan.shard_ids)):
-        t = read_parquet(attempt_path(plan.layout.bands(part, shard), plan.band_attempt(shard)))
+    lo, hi = key_range(plan.bits, part)
+    for shard, sid in enumerate(plan.shard_ids):
+        t = read_key_range(plan.step.bands(sid, plan.band_attempt(shard)), lo, hi, ["key", "pos"])
         keys.append(t.column("key").to_numpy())
-        docs.append(t.column("doc").to_numpy())
+        docs.append(t.column("pos").to_numpy().astype(np.int64) + plan.shard_offsets[shard])
     if not keys:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
     return np.concatenate(keys), np.concatenate(docs)

@@ -62,11 +62,10 @@ def run_part_path(index_dir: str, run: IndexRun, part: int) -> str:
     return part_path(index_dir, part, run.name, run.parts[part] if run.parts else None)
 
 
-def _write_index_payloads(plan: Plan, column: str, attempt: str) -> None:
+def write_index_payloads(plan: Plan, index_dir: str, column: str, attempt: str) -> None:
     """Copy the batch's verification payloads (``sig`` or ``shingles``), shard after shard, a row group at a time."""
-    assert plan.index_dir is not None
     with contextlib.ExitStack() as stack:
-        path = index_payload_path(plan.index_dir, plan.run_name, column, attempt)
+        path = index_payload_path(index_dir, plan.run_name, column, attempt)
         out = stack.enter_context(atomic_open(path, "wb"))
         w: pq.ParquetWriter | None = None
         for shard in range(len(plan.shard_ids)):
@@ -76,7 +75,9 @@ def _write_index_payloads(plan: Plan, column: str, attempt: str) -> None:
                 if w is None:
                     schema = pa.schema([pf.schema_arrow.field(column)])
                     # hashes and signatures: random values that compression does not shrink
-                    w = stack.enter_context(pq.ParquetWriter(out, schema, compression="none", use_dictionary=False))
+                    w = stack.enter_context(
+                        pq.ParquetWriter(out, schema, compression="none", use_dictionary=False)
+                    )
                 for g in range(pf.metadata.num_row_groups):
                     w.write_table(pf.read_row_group(g, columns=[column]))
 
@@ -84,7 +85,6 @@ def _write_index_payloads(plan: Plan, column: str, attempt: str) -> None:
 def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
     """Band keys of earlier runs falling in ``part`` of this plan, with plan-global doc numbers."""
     keys, docs = [], []
-    assert plan.index_dir is not None
     for run in plan.index_runs:
         if run.bits <= plan.bits:  # one coarser file holds our partition and its siblings
             files, exact = [part >> (plan.bits - run.bits)], run.bits == plan.bits
@@ -92,7 +92,7 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
             shift = run.bits - plan.bits
             files, exact = list(range(part << shift, (part + 1) << shift)), True
         for f in files:
-            path = run_part_path(plan.index_dir, run, f)
+            path = run_part_path(run.folder(plan.index_dir), run, f)
             if not exists(path):  # every committed run wrote all its partitions, empty ones too
                 raise FileNotFoundError(
                     f"index {plan.index_dir}: run {run.name!r} is committed in the manifest but its "
@@ -101,7 +101,7 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
                 )
             t = read_parquet(path)
             k = t.column("key").to_numpy()
-            d = t.column("doc").to_numpy() + run.offset
+            d = t.column("doc").to_numpy() + run.shift
             if not exact:
                 keep = partition_of(k, plan.bits) == part
                 k, d = k[keep], d[keep]
@@ -120,7 +120,9 @@ def index_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str
     assert plan.index_dir is not None
     cluster = marker(plan.layout.cluster_marker)
     if cluster is None:
-        raise FileNotFoundError(f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering")
+        raise FileNotFoundError(
+            f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
+        )
     removed = read_parquet(plan.layout.removed_docs_file(cluster)).column("doc").to_numpy()
     k, d = read_band_partition(plan, part)
     keep = ~np.isin(d, removed)
@@ -131,7 +133,18 @@ def index_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str
     return commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())}, attempt)
 
 
-def commit_run(plan: Plan) -> dict[str, Any]:
+def write_index_ids(plan: Plan, index_dir: str, attempt: str) -> None:
+    """The batch's document ids, row = the batch's own document number."""
+    schema = pa.schema([("id", pa.string())])
+    with (
+        atomic_open(ids_path(index_dir, plan.run_name, attempt), "wb") as f,
+        pq.ParquetWriter(f, schema) as w,
+    ):
+        for shard in range(len(plan.shard_ids)):
+            w.write_table(read_parquet(plan.sig_file(shard), columns=["id"]))
+
+
+def commit_run(plan: Plan, keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """Write the run's id table, then add the run to the manifest: from now on later runs see it."""
     done = marker(plan.layout.index_marker)
     if done is not None:
@@ -146,20 +159,23 @@ def commit_run(plan: Plan) -> dict[str, Any]:
         "runs": [],
     }
     if all(r["name"] != plan.run_name for r in manifest["runs"]):
-        parts = [m.get("attempt") for m in iter_json([plan.layout.index_part_marker(p) for p in range(plan.partitions)])]
+        parts = [
+            m.get("attempt")
+            for m in iter_json([plan.layout.index_part_marker(p) for p in range(plan.partitions)])
+        ]
         attempt = new_attempt()
-        schema = pa.schema([("id", pa.string())])
-        with (
-            atomic_open(ids_path(plan.index_dir, plan.run_name, attempt), "wb") as f,
-            pq.ParquetWriter(f, schema) as w,
-        ):
-            for shard in range(len(plan.shard_ids)):
-                w.write_table(read_parquet(plan.sig_file(shard), columns=["id"]))
+        write_index_ids(plan, plan.index_dir, attempt)
         if plan.verify:
-            _write_index_payloads(plan, plan.config.verify_column, attempt)
+            write_index_payloads(plan, plan.index_dir, plan.config.verify_column, attempt)
+        # this folder's entries stay if they are batches of its ledger (``keep``): each batch is
+        # appended; entries of batches a rebuild (other settings, a replaced input) dropped go
         workdir_run = plan.run_name.rsplit(".", 1)[0]
-        superseded = [r for r in manifest["runs"] if is_own_run(r["name"], workdir_run)]
-        manifest["runs"] = [r for r in manifest["runs"] if not is_own_run(r["name"], workdir_run)]
+
+        def superseded_entry(r: dict[str, Any]) -> bool:
+            return is_own_run(r["name"], workdir_run) and r["name"] not in keep
+
+        superseded = [r for r in manifest["runs"] if superseded_entry(r)]
+        manifest["runs"] = [r for r in manifest["runs"] if not superseded_entry(r)]
         manifest["runs"].append(
             {
                 "name": plan.run_name,
@@ -170,7 +186,7 @@ def commit_run(plan: Plan) -> dict[str, Any]:
             }
         )
         write_json(manifest_path(plan.index_dir), manifest)  # the commit: one atomic rewrite
-        for r in superseded:  # this batch's entry covers their shards too; their files are garbage now
+        for r in superseded:  # their shards are in this batch again; their files are garbage now
             _remove_run_files(plan.index_dir, r)
     return commit(plan.layout.index_marker, {"run": plan.run_name, "index_runs_before": len(plan.index_runs)})
 
@@ -188,14 +204,13 @@ def _remove_run_files(index_dir: str, entry: dict[str, Any]) -> None:
 
 def index_ids(plan: Plan, docs: np.ndarray) -> pa.Array:
     """Ids of index documents given by plan-global number (all ``< plan.n_index``)."""
-    assert plan.index_dir is not None
     out: list[pa.Array] = []
     order = np.argsort(docs, kind="stable")
     sorted_docs = docs[order]
     for run in plan.index_runs:
         lo, hi = np.searchsorted(sorted_docs, [run.offset, run.offset + run.n_docs])
         if hi > lo:
-            ids = read_parquet(ids_path(plan.index_dir, run.name, run.attempt)).column("id")
+            ids = read_parquet(ids_path(run.folder(plan.index_dir), run.name, run.attempt)).column("id")
             out.append(ids.take(pa.array(sorted_docs[lo:hi] - run.offset)).combine_chunks())
     result = pa.concat_arrays(out) if out else pa.array([], pa.string())
     return result.take(pa.array(np.argsort(order)))

@@ -23,6 +23,21 @@ class IndexRun:
     bits: int
     parts: tuple[str | None, ...] = ()  # committed attempt of each partition file (empty: plain names)
     attempt: str | None = None  # committed attempt of the run's ids and payload files
+    index_dir: str | None = None  # where its files are (None: the plan's ``index_dir``)
+    # added to a stored ``doc`` to make it plan-global (None: ``offset``, docs are run-local); a
+    # folder's own batches store docs numbered across all its batches, so one of them can name
+    # a document of an earlier batch (the survivor of its component)
+    doc_shift: int | None = None
+
+    def folder(self, default: str | None) -> str:
+        """The index folder holding this run's files."""
+        folder = self.index_dir or default
+        assert folder is not None, f"index run {self.name} has no folder"
+        return folder
+
+    @property
+    def shift(self) -> int:
+        return self.offset if self.doc_shift is None else self.doc_shift
 
 
 def manifest_path(index_dir: str) -> str:

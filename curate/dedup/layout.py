@@ -64,6 +64,40 @@ class StepLayout:
     def sig_marker(self, shard_id: str) -> str:
         return join(self.sig_markers, f"{safe_name(shard_id)}.json")
 
+    def bands(self, shard_id: str, attempt: str | None = None) -> str:
+        """A shard's band keys (key, position), sorted by key: computed once per signature file."""
+        return attempt_path(join(self.root, "bands", f"{safe_name(shard_id)}.parquet"), attempt)
+
+    def bands_marker(self, shard_id: str, sig_attempt: str | None = None) -> str:
+        """Names the attempt of :meth:`bands` made from the signatures of ``sig_attempt``.
+
+        One marker per signature file, created once (a zombie attempt gets the committed one back);
+        recomputed signatures get a new one.
+        """
+        return attempt_path(join(self.root, "bands", f"{safe_name(shard_id)}.json"), sig_attempt)
+
+    def removals(self, shard_id: str, attempt: str | None = None) -> str:
+        """A shard's removal list, outside any plan folder: it outlives the plan that decided it."""
+        return attempt_path(join(self.root, "removals", f"{safe_name(shard_id)}.parquet"), attempt)
+
+    def removals_pointer(self, shard_id: str) -> str:
+        """Names the plan and attempt of a committed shard's removal list (one small read per shard)."""
+        return join(self.root, "removals", f"{safe_name(shard_id)}.json")
+
+    @property
+    def ledger(self) -> str:
+        """The committed batches, in order: the commit point of each incremental run."""
+        return join(self.root, "batches.json")
+
+    @property
+    def local_index(self) -> str:
+        """The append-only index of this folder's own committed batches (format of :mod:`index`)."""
+        return join(self.root, "index")
+
+    @property
+    def plans(self) -> str:
+        return join(self.root, "plans")
+
     @property
     def run_file(self) -> str:
         """Holds this workdir's run name, so a resumed run never dedups against its own index entry."""
@@ -75,24 +109,19 @@ class StepLayout:
         return join(self.root, "current.json")
 
     def plan(self, plan_id: str) -> PlanLayout:
-        return PlanLayout(join(self.root, "plans", plan_id))
+        return PlanLayout(join(self.root, "plans", plan_id), self.root)
 
 
 @dataclass(frozen=True)
 class PlanLayout:
-    """Files of one plan (one set of inputs + config): band keys, edges, removal lists."""
+    """Files of one plan (one batch of shards + config): edges, markers; removal lists go to the step."""
 
     root: str
+    step_root: str = ""
 
     @property
     def plan_file(self) -> str:
         return join(self.root, "plan.json")
-
-    def bands(self, part: int, shard: int) -> str:
-        return join(self.root, "bands", f"p{part:05d}", f"s{shard:06d}.parquet")
-
-    def bands_marker(self, shard: int) -> str:
-        return join(self.root, "bands", "_done", f"s{shard:06d}.json")
 
     def edges(self, part: int) -> str:
         return join(self.root, "edges", f"p{part:05d}.parquet")
@@ -123,8 +152,8 @@ class PlanLayout:
         return join(self.root, "verify", "edges", "_done", f"v{shard:06d}.json")
 
     def removals(self, shard_id: str) -> str:
-        """Named by shard id: the apply pass of a shard finds its list without the plan's shard table."""
-        return join(self.root, "removals", f"{safe_name(shard_id)}.parquet")
+        """Named by shard id, under the step (not the plan): kept when the plan folder is collected."""
+        return StepLayout(self.step_root).removals(shard_id)
 
     def removals_file(self, shard_id: str, cluster: dict[str, Any]) -> str:
         """The removal list of ``shard_id`` that the committed cluster marker ``cluster`` names."""
@@ -141,6 +170,9 @@ class PlanLayout:
     @property
     def cluster_marker(self) -> str:
         return join(self.root, "removals", "_done.json")
+
+    def local_part_marker(self, part: int) -> str:
+        return join(self.root, "local_index", f"p{part:05d}.json")
 
     def index_part_marker(self, part: int) -> str:
         return join(self.root, "index", "_done", f"p{part:05d}.json")

@@ -20,6 +20,7 @@ import numpy as np
 from curate.dedup.config import MinHashConfig
 from curate.dedup.index_manifest import IndexRun, index_snapshot
 from curate.dedup.layout import PlanLayout, StepLayout
+from curate.dedup.ledger import Ledger
 from curate.storage import exists, file_names, iter_json, read_json, write_json
 
 
@@ -41,6 +42,8 @@ class Plan:
     written: int = 0  # the first ``written`` shards are already output: their removal lists are settled
     base_plan: str | None = None  # the plan whose removal lists those shards were written with
     sig_attempts: tuple[str | None, ...] = ()  # the attempt each shard's signature marker names
+    sig_digests: tuple[str | None, ...] = ()  # the digest each shard's signature marker records
+    n_external: int = 0  # documents of the shared index (``index_dir``): numbered before the folder's own
     # set by the driver once a stage is committed (empty before): the attempt each task's marker names
     band_attempts: tuple[str | None, ...] = ()
     pair_attempts: tuple[str | None, ...] = ()
@@ -113,9 +116,18 @@ def _bits(config: MinHashConfig, records: int) -> int:
 
 
 def make_plan(
-    step_root: str, shard_ids: list[str], config: MinHashConfig, index_dir: str | None, written: int = 0
+    step_root: str,
+    shard_ids: list[str],
+    config: MinHashConfig,
+    index_dir: str | None,
+    written: int = 0,
+    ledger: Ledger | None = None,
 ) -> Plan:
-    """Read the shards' signature markers and the index manifest; write (or reuse) the plan."""
+    """Read the shards' signature markers and the index manifest; write (or reuse) the plan.
+
+    ``shard_ids`` is the batch: the shards after ``ledger``'s committed ones, which are index
+    runs of this plan (numbered after the shared index's runs, before the batch).
+    """
     step = StepLayout(step_root)
     if len(set(shard_ids)) != len(shard_ids):
         raise ValueError("shard ids must be unique")
@@ -143,7 +155,10 @@ def make_plan(
     workdir_run = _run_name(step)
     # one index entry per batch of this workdir: a grown input list re-plans every shard it has seen,
     # so its entry supersedes the earlier ones (see ``commit_run``), which it must not dedup against
-    runs, n_index = index_snapshot(index_dir, config, workdir_run) if index_dir else ((), 0)
+    runs, n_external = index_snapshot(index_dir, config, workdir_run) if index_dir else ((), 0)
+    if ledger is not None and ledger.batches:
+        runs = runs + ledger.local_runs(step, n_external)
+    n_index = n_external + (ledger.n_docs if ledger is not None else 0)
     records = (sum(docs) - short + n_index) * config.bands
     bits = _bits(config, records)
     offsets, at = [], n_index
@@ -193,6 +208,8 @@ def make_plan(
         written=written,
         base_plan=base,
         sig_attempts=tuple(sig_attempts),
+        sig_digests=tuple(digests),
+        n_external=n_external,
     )
     if not recorded:
         write_json(

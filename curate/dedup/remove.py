@@ -8,22 +8,21 @@ from curate.blocks import Filter
 from curate.context import ShardContext
 from curate.dedup.layout import StepLayout, marker, read_parquet
 from curate.document import Document
-from curate.storage import exists, read_json
 
 DROP_REASON = "minhash_duplicate"
 
 
 def removal_list_path(step_root: str, shard_id: str) -> str:
-    """The final removal list of ``shard_id``: the one the cluster marker of the plan run_global
-    finished last names (the committed attempt's file, never another attempt's)."""
+    """The final removal list of ``shard_id``: the file its pointer names, written when its batch
+    committed (the committed attempt's file, never another attempt's)."""
     step = StepLayout(step_root)
-    if not exists(step.current):
-        raise FileNotFoundError(f"{step.current} is missing: the minhash_dedup global stage has not finished")
-    layout = step.plan(read_json(step.current)["plan_id"])
-    cluster = marker(layout.cluster_marker)
-    if cluster is None:
-        raise FileNotFoundError(f"{layout.cluster_marker} is missing: {step.current} names an unfinished plan")
-    return layout.removals_file(shard_id, cluster)
+    pointer = marker(step.removals_pointer(shard_id))
+    if pointer is None:
+        raise FileNotFoundError(
+            f"{step.removals_pointer(shard_id)} is missing: the minhash_dedup global stage has not "
+            f"committed shard {shard_id!r}"
+        )
+    return step.removals(shard_id, pointer.get("attempt"))
 
 
 class DuplicateRemover(Filter):

@@ -11,7 +11,13 @@ so a rerun skips what is done:
    signatures) is high enough
    (:mod:`curate.dedup.verify`);
 3. ``cluster`` (one task):               connected components, survivors, per-shard removal lists;
-4. ``index``   (one task per partition + a commit, only with ``index_dir``): append survivors' keys.
+4. ``local_index`` (one task per partition): every document's keys into the folder's own index;
+   ``index`` (one task per partition + a commit, only with ``index_dir``): append survivors' keys;
+5. commit: the batch's entry in the folder's ledger (:mod:`curate.dedup.ledger`), then garbage
+   collection (:mod:`curate.dedup.gc`).
+
+Only shards the ledger does not hold are planned (a batch): a grown input list costs what its new
+shards cost, plus a lookup in the folder's index.
 
 Next pass: :class:`DuplicateRemover` drops what the removal list of its shard names.
 """
@@ -29,7 +35,11 @@ from curate.blocks import Block, GlobalStep, GlobalStepFailed
 from curate.dedup.bands import band_shard_task
 from curate.dedup.cluster import cluster_task
 from curate.dedup.config import MinHashConfig
+from curate.dedup.gc import collect_step
 from curate.dedup.index import commit_run, index_part_task
+from curate.dedup.layout import StepLayout, maybe_fail
+from curate.dedup.ledger import Ledger, config_key, read_ledger
+from curate.dedup.local_index import commit_batch, local_part_task
 from curate.dedup.orphans import remove_orphans
 from curate.dedup.pairs import pairs_task
 from curate.dedup.plan import Plan, make_plan
@@ -92,6 +102,42 @@ def index_lock(index_dir: str, wait: float | None = None) -> Iterator[RunLock]:
         lock.release()
 
 
+def _batch(
+    step_root: str, shard_ids: list[str], config: MinHashConfig, written: int
+) -> tuple[Ledger, list[str]]:
+    """``(ledger, new shards)``: the committed batches this run extends, and the shards after them.
+
+    A ledger made with other settings is dropped (the CLI's rerun with other options redoes the
+    folder; ``written`` shards, already output under the old decisions, forbid that).
+    """
+    key = config_key(config)
+    ledger = read_ledger(step_root)
+    if ledger is not None and ledger.config != key:
+        if written:
+            raise ValueError(
+                "minhash_dedup: this folder's committed batches were deduplicated with other settings; "
+                "its written shards are final: use another output folder"
+            )
+        ledger = None
+    if ledger is None:
+        if written:
+            raise FileNotFoundError(
+                f"minhash_dedup: {written} shard(s) are already written but {StepLayout(step_root).ledger} "
+                "is missing (a folder made before incremental dedup): rerun into a new output folder"
+            )
+        return Ledger(key), list(shard_ids)
+    done = ledger.shards
+    if len(done) < written or shard_ids[: len(done)] != done:
+        if set(shard_ids) <= set(done):
+            return ledger, []
+        raise ValueError(
+            "minhash_dedup: the input list must start with the folder's committed shards, in their order "
+            f"({len(done)} committed; the first that differs: "
+            f"{next((a for a, b in zip(shard_ids, done, strict=False) if a != b), '?')!r})"
+        )
+    return ledger, list(shard_ids[len(done) :])
+
+
 def run_global_stages(
     step_root: str,
     shard_ids: list[str],
@@ -100,10 +146,11 @@ def run_global_stages(
     fault: str | None = None,
     written: int = 0,
 ) -> dict[str, Any]:
-    """Stages 1-4 over the committed signatures of ``shard_ids``; returns run-level stats.
+    """Stages 1-4 over the shards not yet committed in the folder's ledger; returns the batch's stats.
 
-    With ``config.index_dir`` the batch is deduplicated against earlier runs and then added.
-    The first ``written`` shards are already output (grown input list): their documents win.
+    The folder's committed batches are an append-only index this batch is deduplicated against
+    (their documents win); with ``config.index_dir`` so are other folders' runs. The first
+    ``written`` shards must be committed already (a grown input list): only the rest is planned.
     """
     index_dir = config.index_dir
     seconds: dict[str, float] = {}
@@ -117,23 +164,27 @@ def run_global_stages(
         return values
 
     t0 = time.perf_counter()
-    plan: Plan = make_plan(step_root, shard_ids, config, index_dir, written)
+    ledger, batch = _batch(step_root, shard_ids, config, written)
+    if not batch:  # every shard is committed: the latest batch's stats, nothing recomputed
+        last = ledger.batches[-1]["stats"] if ledger.batches else {}
+        return {**last, "batches": len(ledger.batches), "new_shards": 0}
+    plan: Plan = make_plan(step_root, batch, config, index_dir, 0, ledger)
     seconds["plan"] = round(time.perf_counter() - t0, 3)
     parts = range(plan.partitions)
-    bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(shard_ids))])
+    bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(batch))])
     # readers open exactly the files the committed markers name (one plan object per stage: sent once)
     plan = dataclasses.replace(plan, band_attempts=attempts(bands))
     pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, fault)) for p in parts])
     verified: list[dict] = []
     if plan.verify:
         plan = dataclasses.replace(plan, pair_attempts=attempts(pairs))
-        shards = range(len(shard_ids))
+        shards = range(len(batch))
         fetched = stage(
             "verify_fetch",
             fetch_task,
             [(f"verify_fetch/{k}", (plan, k, fault)) for k in range(plan.n_sources)],
         )
-        incoming = route_fetched(fetched, len(shard_ids))
+        incoming = route_fetched(fetched, len(batch))
         verified = stage(
             "verify", verify_task, [(f"verify/{s}", (plan, s, incoming[s], fault)) for s in shards]
         )
@@ -147,21 +198,23 @@ def run_global_stages(
                 config.verify_method,
             )
     (cluster,) = stage("cluster", cluster_task, [("cluster", (plan, fault))])
-    write_json(plan.step.current, {"plan_id": plan.plan_id})
+    stage("local_index", local_part_task, [(f"local_index/{p}", (plan, p, fault)) for p in parts])
     if index_dir:
         with index_lock(index_dir):  # one writer of the index at a time: no commit loses another's entry
             stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
-            stage("index_commit", commit_run, [("index_commit", (plan,))])
-    # every marker of the plan is committed and no task of it runs: files of other attempts are dead
-    orphans = remove_orphans(step_root, plan.plan_id)
-    return {
+            stage("index_commit", commit_run, [("index_commit", (plan, (*ledger.names, plan.run_name)))])
+    stats = {
         "plan": plan.plan_id,
+        "batch": len(ledger.batches) + 1,
+        "new_shards": len(batch),
+        "committed_shards": len(ledger.shards),
         "docs": plan.n_total - plan.n_index,
         "too_short_for_minhash": plan.n_short,
         "index_docs": plan.n_index,
         "index_runs": len(plan.index_runs),
         "partitions": plan.partitions,
         "band_records": sum(int(b["records"]) for b in bands),
+        "band_files_written": sum(1 for b in bands if not b.get("skipped")),
         "candidate_edges": sum(int(p["edges"]) for p in pairs),
         "index_edges": sum(int(p["index_edges"]) for p in pairs),
         **(
@@ -179,8 +232,22 @@ def run_global_stages(
         **{k: v for k, v in cluster.items() if k not in ("skipped", "attempt")},
         "seconds": seconds,
         "tasks_skipped": skipped,
-        "orphans_removed": orphans,
     }
+    try:
+        maybe_fail(fault, "commit")
+    except RuntimeError as e:  # as a failed task would be: recorded, and a rerun resumes
+        raise StageFailed(f"minhash_dedup: the batch commit failed; rerun to resume: {e}") from e
+    t0 = time.perf_counter()
+    ledger = commit_batch(plan, ledger, stats)
+    write_json(plan.step.current, {"plan_id": plan.plan_id})
+    seconds["commit"] = round(time.perf_counter() - t0, 3)
+    # every marker of the plan is committed and no task of it runs: files of other attempts are dead,
+    # and so is what the committed batches no longer need (superseded plans, committed shards' files)
+    t0 = time.perf_counter()
+    orphans = remove_orphans(step_root, plan.plan_id)
+    collected = collect_step(step_root)
+    seconds["gc"] = round(time.perf_counter() - t0, 3)
+    return {**stats, "batches": len(ledger.batches), "orphans_removed": orphans, "gc": collected.to_dict()}
 
 
 class MinHashDedup(GlobalStep):
@@ -213,6 +280,10 @@ class MinHashDedup(GlobalStep):
     def apply_block(self) -> Block:
         return DuplicateRemover(self.name)
 
-    def run_global(self, workdir: str, shard_ids: list[str], executor: Any, written: int = 0) -> dict[str, Any]:
+    def run_global(
+        self, workdir: str, shard_ids: list[str], executor: Any, written: int = 0
+    ) -> dict[str, Any]:
         """``workdir`` is the run's scratch root (``ShardContext.workdir``); files go under ``<workdir>/<name>``."""
-        return run_global_stages(join(workdir, self.name), shard_ids, executor, self.config, self.fault, written)
+        return run_global_stages(
+            join(workdir, self.name), shard_ids, executor, self.config, self.fault, written
+        )

@@ -74,9 +74,8 @@ def source_payloads(plan: Plan, source: int) -> str | None:
     runs = len(plan.index_runs)
     if source >= runs:
         return plan.payload_file(source - runs, plan.config.verify_column)
-    assert plan.index_dir is not None
     run = plan.index_runs[source]
-    path = index_payload_path(plan.index_dir, run.name, plan.config.verify_column, run.attempt)
+    path = index_payload_path(run.folder(plan.index_dir), run.name, plan.config.verify_column, run.attempt)
     return path if exists(path) else None
 
 
@@ -102,7 +101,8 @@ def fetch_task(plan: Plan, source: int, fault: str | None = None) -> dict[str, A
     column = plan.config.verify_column
     schema = fetched_schema(plan.config)
     parts = [
-        read_parquet(attempt_path(plan.layout.candidates(p, source), plan.pair_attempt(p))) for p in range(plan.partitions)
+        read_parquet(attempt_path(plan.layout.candidates(p, source), plan.pair_attempt(p)))
+        for p in range(plan.partitions)
     ]
     u = np.concatenate([t.column("u").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)
     v = np.concatenate([t.column("v").to_numpy() for t in parts]) if parts else np.empty(0, np.int64)

@@ -1,0 +1,117 @@
+"""A batch's entry in its folder's own append-only index (``<step>/index/``), and the batch commit.
+
+Unlike the shared index (:mod:`curate.dedup.index`, survivors only), a folder's own index holds
+the band keys of *every* document of its batches: a new document near an earlier removed one
+is then found as one-shot dedup finds it. Under ``removal: components`` with ``keep: first`` (and
+no verification) a removed document's keys are stored under the survivor of its component, so
+a new document joins that component as it would in one run over all shards; otherwise (``direct``
+compares a document with its own neighbours) under the document itself. Documents are numbered
+across the folder's batches (the ledger's order), so these numbers never change.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from curate.dedup.bands import band_table, read_band_partition
+from curate.dedup.index import part_path, write_index_ids, write_index_payloads
+from curate.dedup.layout import (
+    commit,
+    marker,
+    maybe_fail,
+    new_attempt,
+    read_parquet,
+    replace_marker,
+    write_parquet,
+)
+from curate.dedup.ledger import Ledger, append_batch
+from curate.dedup.plan import Plan
+from curate.storage import iter_json
+
+
+def stores_survivors(plan: Plan) -> bool:
+    """Whether removed documents' keys go in under their component's survivor (see the module doc)."""
+    cfg = plan.config
+    return cfg.removal_rule == "components" and cfg.keep == "first" and not plan.verify
+
+
+def _survivor_of_removed(plan: Plan, cluster: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(removed, survivor)`` plan-global numbers of this batch's removed documents, sorted by ``removed``."""
+    removed, roots = [], []
+    for shard, sid in enumerate(plan.shard_ids):
+        t = read_parquet(plan.layout.removals_file(sid, cluster), ["position", "cluster_id"])
+        removed.append(t.column("position").to_numpy() + plan.shard_offsets[shard])
+        roots.append(t.column("cluster_id").to_numpy())  # keep first: the component's root is its survivor
+    if not removed:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    r, s = np.concatenate(removed), np.concatenate(roots)
+    order = np.argsort(r, kind="stable")
+    return r[order].astype(np.int64), s[order].astype(np.int64)
+
+
+def local_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
+    """Write the batch's band keys of ``part`` (every document) to the folder's index; not yet committed."""
+    done = marker(plan.layout.local_part_marker(part))
+    if done is not None:
+        return {**done, "skipped": True}
+    cluster = marker(plan.layout.cluster_marker)
+    if cluster is None:
+        raise FileNotFoundError(
+            f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
+        )
+    keys, docs = read_band_partition(plan, part)
+    if stores_survivors(plan) and docs.size:
+        removed, survivor = _survivor_of_removed(plan, cluster)
+        if removed.size:
+            at = np.minimum(np.searchsorted(removed, docs), removed.size - 1)
+            hit = (removed[at] == docs) & (
+                survivor[at] >= plan.n_external
+            )  # a shared-index survivor: not ours
+            docs = np.where(hit, survivor[at], docs)
+    local = docs - plan.n_external
+    order = np.lexsort((local, keys))  # sorted by key: a later batch looks a key range up
+    attempt = new_attempt()
+    write_parquet(
+        part_path(plan.step.local_index, part, plan.run_name, attempt), band_table(keys[order], local[order])
+    )
+    maybe_fail(fault, "local_index", part)
+    return commit(plan.layout.local_part_marker(part), {"records": int(keys.size)}, attempt)
+
+
+def commit_batch(plan: Plan, ledger: Ledger, stats: dict[str, Any]) -> Ledger:
+    """Ids (and verification payloads), removal-list pointers, then the ledger entry: the batch's commit."""
+    if plan.run_name in ledger.names:
+        return ledger
+    cluster = marker(plan.layout.cluster_marker)
+    if cluster is None:
+        raise FileNotFoundError(f"{plan.layout.cluster_marker} is missing: a batch commits after clustering")
+    step = plan.step
+    parts = [
+        m.get("attempt")
+        for m in iter_json([plan.layout.local_part_marker(p) for p in range(plan.partitions)])
+    ]
+    attempt = new_attempt()
+    write_index_ids(plan, step.local_index, attempt)
+    if plan.verify:  # only then: what verification compares, for later batches' edges to this one
+        write_index_payloads(plan, step.local_index, plan.config.verify_column, attempt)
+
+    def point(sid: str) -> None:
+        replace_marker(step.removals_pointer(sid), {"plan": plan.plan_id, "attempt": cluster.get("attempt")})
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(point, plan.shard_ids))
+    entry = {
+        "name": plan.run_name,
+        "plan": plan.plan_id,
+        "shards": list(plan.shard_ids),
+        "n_docs": plan.n_total - plan.n_index,
+        "bits": plan.bits,
+        "parts": parts,
+        "attempt": attempt,
+        "cluster_attempt": cluster.get("attempt"),
+        "stats": stats,
+    }
+    return append_batch(plan.step_root, ledger, entry)
