@@ -24,6 +24,7 @@ _SUBCOMMAND_MODULES = (
     "curate.commands.pii",
     "curate.commands.report",
     "curate.commands.estimate",
+    "curate.commands.gc",
 )
 
 
