@@ -7,6 +7,7 @@ or load a ready recipe with :func:`load_recipe`.
 
 
 from curate._checkout import load_checkout_subpackages
+from curate.attributes_refilter import refilter
 from curate.blocks import (
     BatchMapper,
     Block,
@@ -22,6 +23,7 @@ from curate.document import Document
 from curate.executors.base import SerialExecutor, TaskResult
 from curate.executors.local import LocalExecutor
 from curate.pipeline import Pipeline
+from curate.progress import ProgressConfig
 from curate.readers.inputs import Shard, expand_inputs
 from curate.recipes import Recipe, builtin_recipes, load_recipe
 from curate.registry import ConfigError, build_block
@@ -45,6 +47,7 @@ __all__ = [
     "LocalExecutor",
     "Mapper",
     "Pipeline",
+    "ProgressConfig",
     "Recipe",
     "RunResult",
     "SerialExecutor",
@@ -56,5 +59,6 @@ __all__ = [
     "builtin_recipes",
     "expand_inputs",
     "load_recipe",
+    "refilter",
     "run_pipeline",
 ]

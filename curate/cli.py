@@ -16,7 +16,15 @@ import sys
 from typing import Any
 
 from curate.commands.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, RESUME, run_command
-from curate.commands.options import FLAGS, OneLineParser, add_pipeline_options, at_least, non_negative_seconds
+from curate.commands.options import (
+    FLAGS,
+    OneLineParser,
+    add_output_options,
+    add_pipeline_options,
+    at_least,
+    non_negative_seconds,
+    writer_overrides,
+)
 
 __all__ = ["EXIT_CONFIG", "EXIT_LOCKED", "EXIT_OK", "EXIT_PARTIAL", "build_pipeline", "main", "make_parser"]
 _SUBCOMMAND_MODULES = (
@@ -24,6 +32,7 @@ _SUBCOMMAND_MODULES = (
     "curate.commands.pii",
     "curate.commands.report",
     "curate.commands.estimate",
+    "curate.commands.refilter",
     "curate.commands.gc",
 )
 
@@ -78,6 +87,7 @@ def _add_run(sub: Any) -> None:
     p.add_argument(
         "--pack", type=at_least(1), metavar="T", help="also write packed rows of T tokens to OUTDIR/packed/"
     )
+    add_output_options(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -122,7 +132,12 @@ def build_pipeline(args: argparse.Namespace) -> Any:
             raise ConfigError(f"{e} ({flag})", block=e.block, key=e.key) from None
         raise
     pipeline.limit = getattr(args, "limit", None)
+    if writer_overrides(args):  # files per shard and compression: how the output is written
+        import dataclasses
+
+        pipeline.writer = dataclasses.replace(pipeline.writer, **writer_overrides(args))
     pipeline.write_dropped = bool(getattr(args, "write_dropped", False))
+    pipeline.write_scores = bool(getattr(args, "write_scores", False))
     if getattr(args, "on_truncated", None):
         import dataclasses
 

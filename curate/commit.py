@@ -30,6 +30,14 @@ from curate.storage import exists, file_names, filesystem, is_local, join, read_
 ATTEMPTS = "attempts"
 
 
+SPLIT_PREFIX = "data-"
+
+
+def data_role(index: int) -> str:
+    """The role of file ``index`` of a shard whose output is split into several files."""
+    return f"{SPLIT_PREFIX}{index:05d}"
+
+
 def new_attempt() -> str:
     """A name no other attempt of any shard will ever use."""
     return uuid.uuid4().hex[:16]
@@ -59,9 +67,12 @@ class PassFiles:
         return join(self.markers, f"{shard_id}.json")
 
     def target(self, shard_id: str, role: str) -> str:
-        """The final name of a shard's file of ``role`` (``data``: the documents; others beside)."""
+        """The final name of a shard's file of ``role`` (``data``: the documents, ``data-00001``:
+        file 1 of a shard split by rows or bytes, ``<shard>-00001.parquet``; others beside)."""
         if role == "data":
             return join(self.folder, f"{shard_id}.parquet")
+        if role.startswith(SPLIT_PREFIX) and role[len(SPLIT_PREFIX) :].isdigit():
+            return join(self.folder, f"{shard_id}-{role[len(SPLIT_PREFIX) :]}.parquet")
         if role == "dropped" and not self.final:  # each pass drops its own documents
             return join(self.outdir, role, f"{shard_id}.pass{self.index}.parquet")
         return join(self.outdir, role, f"{shard_id}.parquet")

@@ -9,6 +9,7 @@ failed, and no partial shard is ever visible or counted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 
 from curate import progress
 from curate.blocks import Block, GlobalStep, as_block
-from curate.commit import PassFiles, new_attempt
+from curate.commit import PassFiles, data_role, new_attempt
 from curate.context import ShardContext
 from curate.document import Document
 from curate.readers.inputs import Shard
@@ -61,6 +62,9 @@ class Pipeline:
         self.pack: Any = None  # a curate.writers.packed.PackConfig: also write packed training rows
         self.limit: int | None = None  # read at most this many documents per shard (quick iterations)
         self.write_dropped = False  # also write every dropped document with its reason (OUTDIR/dropped/)
+        self.write_scores = (
+            False  # also write every quality filter's scores per document (OUTDIR/attributes/)
+        )
 
     @property
     def block_names(self) -> list[str]:
@@ -223,16 +227,52 @@ def run_shard_pass(
         docs = progress.reported(docs, reporter, position, size)
     if pass_index == 0:
         stats.append(reader_stats)
-    for block in the_pass.blocks:
+    span = _scored_span(pipeline, pass_index)
+    attributes = None
+    blocks = the_pass.blocks
+    i = 0
+    while i < len(blocks):
+        if span is not None and i == span[0]:  # --write-scores: these blocks run as one, scored
+            from curate.attributes import ScoredMember, ScoredSpan, scorer_of
+            from curate.writers.attributes import AttributesWriter
+
+            members = []
+            for block in blocks[span[0] : span[1]]:
+                block.ensure_setup()
+                block.start_shard(ctx)
+                bstats = BlockStats(block.name, sink=sink)
+                stats.append(bstats)
+                members.append(ScoredMember(block, scorer_of(block), bstats))
+            staged["attributes"] = files.staged(shard.id, attempt, "attributes")
+            attributes = AttributesWriter(staged["attributes"], members)
+            docs = ScoredSpan(members, attributes).run(docs)
+            i = span[1]
+            continue
+        block = blocks[i]
         block.ensure_setup()
         block.start_shard(ctx)
         bstats = BlockStats(block.name, sink=sink)
         stats.append(bstats)
         docs = _metered(block, docs, bstats)
+        i += 1
+    writer_config = pipeline.writer
+    if not final and writer_config.splits:  # an intermediate pass's copy is one file, read back whole
+        writer_config = dataclasses.replace(writer_config, max_rows_per_file=None, max_bytes_per_file=None)
+    if writer_config.splits:  # numbered files, each staged under this attempt as a role of its own
+        del staged["data"]
+        writer = ParquetShardWriter(
+            lambda i: files.staged(shard.id, attempt, data_role(i)), writer_config, pipeline.token_type()
+        )
+    else:
+        writer = ParquetShardWriter(staged["data"], writer_config, pipeline.token_type())
     with opened:
-        rows = ParquetShardWriter(staged["data"], pipeline.writer, pipeline.token_type()).write(docs)
+        rows = writer.write(docs)
+    if writer_config.splits:
+        staged.update({data_role(i): path for i, path in enumerate(writer.paths)})
     if dropped is not None:
         dropped.close()
+    if attributes is not None:
+        attributes.close()
     for s in stats:
         s.sink = None
         unattributed = s.docs_in - s.docs_out - sum(s.dropped.values())
@@ -242,7 +282,7 @@ def run_shard_pass(
         from curate.writers.packed import pack_shard
 
         staged["packed"] = files.staged(shard.id, attempt, "packed")
-        pack_shard(staged["data"], staged["packed"], pipeline.pack, name=shard.id)
+        pack_shard(writer.paths, staged["packed"], pipeline.pack, name=shard.id)
     return ShardResult(
         shard.id,
         shard.path,
@@ -254,6 +294,20 @@ def run_shard_pass(
         staged=staged,
         docs_read=reader_stats.docs_out,
     )
+
+
+def _scored_span(pipeline: Pipeline, pass_index: int) -> tuple[int, int] | None:
+    """With ``write_scores``: the blocks of pass ``pass_index`` whose scores are written (the first
+    run of consecutive scored blocks of the pipeline, if it is in this pass)."""
+    if not getattr(pipeline, "write_scores", False):
+        return None
+    from curate.attributes import scored_spans
+
+    for p in pipeline.passes():
+        spans = scored_spans(p.blocks)
+        if spans:
+            return spans[0] if p.index == pass_index else None
+    return None
 
 
 def _committed_data(layout: Layout, index: int, shard_id: str) -> str:

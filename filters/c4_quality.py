@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from curate.blocks import Mapper
 from curate.checks import check_ranges, check_types
@@ -20,7 +21,14 @@ from curate.text.sentences import count_sentences, split_sentences
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
 ELLIPSIS = "..."
-POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+POLICY_SUBSTRINGS = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,9 @@ class C4QualityConfig:
 
     def __post_init__(self) -> None:
         check_types(self)  # -1 disables a numeric rule
-        check_ranges(self, dict.fromkeys(("min_num_sentences", "min_words_per_line", "max_word_length"), (-1, None)))
+        check_ranges(
+            self, dict.fromkeys(("min_num_sentences", "min_words_per_line", "max_word_length"), (-1, None))
+        )
 
 
 class C4Quality(Mapper):
@@ -51,6 +61,77 @@ class C4Quality(Mapper):
     def __init__(self, config: C4QualityConfig | None = None, name: str | None = None) -> None:
         super().__init__(name)
         self.config = config or C4QualityConfig()
+
+    # what a refilter may change from stored scores: the page-level rules (the line rules change
+    # the text every later block sees, so they need a rerun)
+    refilterable: ClassVar[frozenset[str]] = frozenset(
+        ("min_num_sentences", "filter_lorem_ipsum", "filter_curly_bracket")
+    )
+
+    def score_names(self) -> tuple[str, ...]:
+        return ("num_sentences", "lorem_ipsum_line", "curly_bracket_line", "lines", "kept_lines")
+
+    def score(self, doc: Document) -> dict[str, Any]:
+        """The page-level statistics with no rule stopping early (``--write-scores``): sentences
+        in the kept lines (all of them, not stopping at the threshold), the first line with "lorem
+        ipsum" and the first kept-so-far line with a curly bracket (-1: none), as :meth:`map` meets
+        them. The text the page would have if kept goes to ``doc.cache["scored_text"]``."""
+        cfg = self.config
+        lines = doc.text.splitlines() if cfg.split_paragraph else split_sentences(doc.text)
+        num_sentences = 0
+        lorem = curly = -1
+        kept: list[str] = []
+        for i, line in enumerate(lines):
+            line = line.strip()
+            words = line.split()
+            if cfg.max_word_length != -1 and any(len(word) > cfg.max_word_length for word in words):
+                continue
+            if cfg.remove_citations and "[" in line:
+                line = CITATION.sub("", line)
+            if cfg.filter_no_terminal_punct and (
+                not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)
+            ):
+                continue
+            if len(words) < cfg.min_words_per_line:
+                continue
+            line_l = line.lower()
+            if lorem < 0 and "lorem ipsum" in line_l:
+                lorem = i
+            if cfg.filter_javascript and "javascript" in line_l:
+                continue
+            if curly < 0 and "{" in line:
+                curly = i
+            if cfg.filter_policy and any(p in line_l for p in POLICY_SUBSTRINGS):
+                continue
+            if cfg.min_num_sentences != -1:
+                num_sentences += count_sentences(line) if cfg.split_paragraph else 1
+            kept.append(line)
+        doc.cache["scored_text"] = ("\n" if cfg.split_paragraph else " ").join(kept).strip()
+        counted = cfg.min_num_sentences != -1
+        return {
+            "num_sentences": num_sentences if counted else float("nan"),
+            "lorem_ipsum_line": lorem,
+            "curly_bracket_line": curly,
+            "lines": len(lines),
+            "kept_lines": len(kept),
+        }
+
+    def decide(self, s: dict[str, Any]) -> str | None:
+        """:meth:`map`'s page-level rules over :meth:`score`'s statistics: the first line that
+        returns (lorem ipsum is tested before the curly bracket on a line), then the sentences."""
+        cfg = self.config
+        hits = []
+        if cfg.filter_lorem_ipsum and s["lorem_ipsum_line"] >= 0:
+            hits.append((s["lorem_ipsum_line"], 0, "lorem_ipsum"))
+        if cfg.filter_curly_bracket and s["curly_bracket_line"] >= 0:
+            hits.append((s["curly_bracket_line"], 1, "curly_bracket"))
+        if hits:
+            return min(hits)[2]
+        if cfg.min_num_sentences != -1 and s["num_sentences"] != s["num_sentences"]:
+            raise ValueError("c4_quality: sentences were not counted in this run (min_num_sentences was -1)")
+        if s["num_sentences"] < cfg.min_num_sentences:
+            return "too_few_sentences"
+        return None
 
     def map(self, doc: Document) -> str | None:
         cfg = self.config
@@ -65,7 +146,9 @@ class C4Quality(Mapper):
                 continue
             if cfg.remove_citations and "[" in line:
                 line = CITATION.sub("", line)
-            if cfg.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)):
+            if cfg.filter_no_terminal_punct and (
+                not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)
+            ):
                 continue
             if len(words) < cfg.min_words_per_line:
                 continue

@@ -9,6 +9,7 @@ operations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from curate.blocks import Filter
 from curate.checks import check_ranges, check_types
@@ -46,6 +47,58 @@ class FineWebQuality(Filter):
         self._stop_chars = tuple(TERMINAL_PUNCTUATION) if stop is None else tuple(stop)
         # one-character stop marks (the default) are tested by set lookup of the last character
         self._stop_set = frozenset(self._stop_chars) if all(len(c) == 1 for c in self._stop_chars) else None
+
+    # thresholds a refilter may change (stop_chars and short_line_length change what is counted)
+    refilterable: ClassVar[frozenset[str]] = frozenset(
+        (
+            "line_punct_thr",
+            "line_punct_exclude_zero",
+            "short_line_thr",
+            "char_duplicates_ratio",
+            "new_line_ratio",
+        )
+    )
+
+    def score_names(self) -> tuple[str, ...]:
+        return ("empty", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")
+
+    def score(self, doc: Document) -> dict[str, Any]:
+        """Every ratio the rules test, none stopping early (``--write-scores``), computed as
+        :meth:`drop_reason` computes them."""
+        text = doc.text
+        lines = [line for line in text.split("\n") if line.strip()]
+        if not lines:
+            return {**dict.fromkeys(self.score_names(), float("nan")), "empty": 1}
+        if self._stop_set is not None:
+            ends = sum(1 for line in lines if line[-1] in self._stop_set)
+        else:
+            ends = sum(1 for line in lines if line.endswith(self._stop_chars))
+        short = sum(1 for line in lines if len(line) <= self.config.short_line_length)
+        distinct = set(lines)
+        dup_chars = sum(map(len, lines)) - sum(map(len, distinct)) if len(distinct) < len(lines) else 0
+        return {
+            "empty": 0,
+            "line_punct_ratio": ends / len(lines),
+            "short_line_ratio": short / len(lines),
+            "char_dup_ratio": dup_chars / (len(text) - text.count("\n")),
+            "list_ratio": text.count("\n") / len(doc_words(doc)),
+        }
+
+    def decide(self, s: dict[str, Any]) -> str | None:
+        """:meth:`drop_reason`'s rules, in its order, over :meth:`score`'s ratios."""
+        cfg = self.config
+        if s["empty"]:
+            return "empty"
+        ratio = s["line_punct_ratio"]
+        if ratio < cfg.line_punct_thr and not (ratio == 0 and cfg.line_punct_exclude_zero):
+            return "line_punct_ratio"
+        if s["short_line_ratio"] > cfg.short_line_thr:
+            return "short_line_ratio"
+        if s["char_dup_ratio"] > cfg.char_duplicates_ratio:
+            return "char_dup_ratio"
+        if s["list_ratio"] > cfg.new_line_ratio:
+            return "list_ratio"
+        return None
 
     def drop_reason(self, doc: Document) -> str | None:
         cfg = self.config

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,7 +31,14 @@ class GopherRepetitionConfig:
     dup_line_char_frac: float | None = 0.2
     dup_para_char_frac: float | None = 0.2
     top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
-    dup_n_grams: tuple[tuple[int, float], ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
+    dup_n_grams: tuple[tuple[int, float], ...] = (
+        (5, 0.15),
+        (6, 0.14),
+        (7, 0.13),
+        (8, 0.12),
+        (9, 0.11),
+        (10, 0.10),
+    )
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -39,7 +47,9 @@ class GopherRepetitionConfig:
         for name in ("top_n_grams", "dup_n_grams"):
             for n, frac in getattr(self, name):
                 if n < 1 or not 0 <= frac <= 1:
-                    raise ConfigValueError(f"{name}: each entry is [n >= 1, fraction in [0, 1]], got [{n}, {frac}]", key=name)
+                    raise ConfigValueError(
+                        f"{name}: each entry is [n >= 1, fraction in [0, 1]], got [{n}, {frac}]", key=name
+                    )
 
 
 _PARAGRAPHS = re.compile(r"\n{2,}")
@@ -120,6 +130,68 @@ class GopherRepetition(Filter):
     def __init__(self, config: GopherRepetitionConfig | None = None, name: str | None = None) -> None:
         super().__init__(name)
         self.config = config or GopherRepetitionConfig()
+
+    # every threshold may change in a refilter; an n-gram size needs its score stored
+    refilterable: ClassVar[frozenset[str]] = frozenset(GopherRepetitionConfig.__dataclass_fields__)
+
+    def score_names(self) -> tuple[str, ...]:
+        cfg = self.config
+        return (
+            "empty", "dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac",
+            *(f"top_{n}_gram_char_frac" for n, _ in cfg.top_n_grams),
+            *(f"duplicated_{n}_gram_char_frac" for n, _ in cfg.dup_n_grams),
+        )  # fmt: skip
+
+    def score(self, doc: Document) -> dict[str, Any]:
+        """Every fraction the rules test, none stopping early (``--write-scores``), computed as
+        :meth:`drop_reason` computes them; an n-gram longer than the text scores 0, as it counts."""
+        text = doc.text
+        names = self.score_names()
+        if not text:
+            return {**dict.fromkeys(names, float("nan")), "empty": 1}
+        size = len(text)
+        stripped = text.strip()
+        paragraphs = _PARAGRAPHS.split(stripped) if "\n\n" in stripped else [stripped]
+        para_dup, para_chars = duplicates(paragraphs)
+        lines = split_lines(text)
+        line_dup, line_chars = duplicates(lines)
+        out: dict[str, Any] = {
+            "empty": 0,
+            "dup_para_frac": para_dup / len(paragraphs),
+            "dup_para_char_frac": para_chars / size,
+            "dup_line_frac": line_dup / len(lines),
+            "dup_line_char_frac": line_chars / size,
+        }
+        words = doc_words(doc)
+        grams = NGrams(words)
+        for n, _ in self.config.top_n_grams:
+            top = top_ngram_chars(*grams.spaced.ngrams(n)) if len(words) >= n else 0
+            out[f"top_{n}_gram_char_frac"] = top / size
+        for n, _ in self.config.dup_n_grams:
+            repeated = repeated_ngram_chars(*grams.glued.ngrams(n), n) if len(words) >= n else 0
+            out[f"duplicated_{n}_gram_char_frac"] = repeated / size
+        return out
+
+    def decide(self, s: dict[str, Any]) -> str | None:
+        """:meth:`drop_reason`'s rules, in its order, over :meth:`score`'s fractions."""
+        cfg = self.config
+        if s["empty"]:
+            return "empty"
+        if cfg.dup_para_frac and s["dup_para_frac"] > cfg.dup_para_frac:
+            return "dup_para_frac"
+        if cfg.dup_para_char_frac and s["dup_para_char_frac"] > cfg.dup_para_char_frac:
+            return "dup_para_char_frac"
+        if cfg.dup_line_frac and s["dup_line_frac"] > cfg.dup_line_frac:
+            return "dup_line_frac"
+        if cfg.dup_line_char_frac and s["dup_line_char_frac"] > cfg.dup_line_char_frac:
+            return "dup_line_char_frac"
+        for n, frac in cfg.top_n_grams:
+            if s[f"top_{n}_gram_char_frac"] > frac:
+                return f"top_{n}_gram"
+        for n, frac in cfg.dup_n_grams:
+            if s[f"duplicated_{n}_gram_char_frac"] > frac:
+                return f"duplicated_{n}_n_grams"
+        return None
 
     def drop_reason(self, doc: Document) -> str | None:
         cfg = self.config

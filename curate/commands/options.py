@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 from collections.abc import Callable
 
 # (block, config field) -> the flag of `curate run` / `curate estimate` that sets it
@@ -112,6 +113,63 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
         "by the next run) or keep the records read before the cut (counted as file_truncated)",
     )
     p.add_argument("--skip", default="", help="comma-separated block names to leave out (as in the funnel)")
+
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
+
+
+def byte_size(text: str) -> int:
+    """An argparse type: a size in bytes, ``1000000``, ``512K``, ``128M``/``128MiB`` (binary), ``1GB`` (decimal)."""
+    m = _SIZE.fullmatch(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"must be a size such as 500M, 1G or 1000000, got {text!r}")
+    number, unit, suffix = m.group(1), m.group(2).lower(), m.group(3).lower()
+    scale = 1000 ** "kmgt".index(unit) * 1000 if unit and suffix == "b" else _UNITS[unit]
+    size = int(float(number) * scale)
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
+    return size
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """How ``curate run`` writes files (not what goes in them): splits, compression, scores."""
+    p.add_argument(
+        "--max-rows-per-file",
+        type=at_least(1),
+        metavar="N",
+        help="split each shard's output into files of at most N rows (<shard>-00000.parquet, -00001, ...)",
+    )
+    p.add_argument(
+        "--max-bytes-per-file",
+        type=byte_size,
+        metavar="SIZE",
+        help="split each shard's output into files of about SIZE (500M, 1G: a file closes at the first "
+        "row group that reaches it)",
+    )
+    p.add_argument(
+        "--compression",
+        choices=("zstd", "snappy", "gzip", "none"),
+        help="Parquet compression of the output (default zstd)",
+    )
+    p.add_argument(
+        "--write-scores",
+        action="store_true",
+        help="also write every quality filter's scores for each document it saw, kept or dropped, to "
+        "OUTDIR/attributes/ (Dolma-style attributes; `curate refilter` re-decides from them)",
+    )
+    p.add_argument(
+        "--compression-level",
+        type=int,
+        metavar="L",
+        help="compression level where the codec has one (zstd 1-22, gzip 1-9)",
+    )
+
+
+def writer_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The :class:`curate.writers.parquet.ParquetWriterConfig` fields the output options set."""
+    names = ("max_rows_per_file", "max_bytes_per_file", "compression", "compression_level")
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
 class OneLineParser(argparse.ArgumentParser):

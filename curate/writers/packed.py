@@ -105,8 +105,12 @@ def eos_token_id(tokenizer_path: str) -> int:
     return int(tok.token_to_id(token))
 
 
-def pack_shard(docs_parquet: str, out_path: str, config: PackConfig, name: str | None = None) -> int:
+def pack_shard(
+    docs_parquet: str | list[str], out_path: str, config: PackConfig, name: str | None = None
+) -> int:
     """Pack one shard's ``token_ids`` into rows of ``config.seq_len``; returns the number of rows written.
+
+    ``docs_parquet``: the shard's file, or its files in order when its output is split.
 
     ``name`` is the shard's name for the shuffle seed (default: the file name), so an attempt's
     staged file shuffles as the shard does, whatever its staging name.
@@ -117,13 +121,18 @@ def pack_shard(docs_parquet: str, out_path: str, config: PackConfig, name: str |
     stats.rows = n_rows
     stats.tokens_packed = n_rows * T
     stats.tail_tokens_dropped = int(stream.size - n_rows * T)
-    stats.shard = name or shard_name(docs_parquet)
+    stats.shard = name or shard_name(docs_parquet if isinstance(docs_parquet, str) else docs_parquet[0])
     rows = stream[: n_rows * T].reshape(n_rows, T)
     if config.shuffle and n_rows > 1:
         rng = np.random.default_rng(shuffle_seed(config.seed, stats.shard))
         rows = rows[rng.permutation(n_rows)]
-    schema = pa.schema([("input_ids", pa.list_(value_type, T))], metadata={META_KEY: json.dumps(asdict(stats))})
-    with atomic_open(out_path, "wb") as f, pq.ParquetWriter(f, schema, compression=config.compression) as writer:
+    schema = pa.schema(
+        [("input_ids", pa.list_(value_type, T))], metadata={META_KEY: json.dumps(asdict(stats))}
+    )
+    with (
+        atomic_open(out_path, "wb") as f,
+        pq.ParquetWriter(f, schema, compression=config.compression) as writer,
+    ):
         if n_rows == 0:
             writer.write_table(schema.empty_table())
         for start in range(0, n_rows, config.rows_per_group):
@@ -141,41 +150,58 @@ def read_pack_stats(path: str) -> dict[str, Any]:
     return json.loads(meta[META_KEY])
 
 
-def _token_stream(docs_parquet: str, config: PackConfig) -> tuple[np.ndarray, PackStats, pa.DataType]:
-    """Concatenate the shard's documents with separators, a row group at a time."""
+def _token_stream(
+    docs_parquet: str | list[str], config: PackConfig
+) -> tuple[np.ndarray, PackStats, pa.DataType]:
+    """Concatenate the shard's documents (over its files, in order) with separators, a row group at a time."""
     stats = PackStats(seq_len=config.seq_len, eos_id=config.eos_id, seed=config.seed, shuffled=config.shuffle)
-    fs, p = filesystem(docs_parquet)
     chunks: list[np.ndarray] = []
-    with fs.open(p, "rb") as f:
-        pf = pq.ParquetFile(f)
-        if "token_ids" not in pf.schema_arrow.names:
-            raise ValueError(f"{docs_parquet}: no 'token_ids' column: run the recipe with a tokenize block")
-        value_type = pf.schema_arrow.field("token_ids").type.value_type
-        if config.eos_id > np.iinfo(value_type.to_pandas_dtype()).max:
-            value_type = pa.uint32()
-        dtype = value_type.to_pandas_dtype()
-        prev_last: int | None = None  # last token of the previous non-empty document (across row groups)
-        for batch in pf.iter_batches(columns=["token_ids"]):
-            lists = batch.column(0)
-            lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-            values = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
-            stats.docs += len(lengths)
-            nonempty = lengths > 0
-            stats.empty_docs += int((~nonempty).sum())
-            stats.doc_tokens += int(values.size)
-            if values.size == 0:
-                continue
-            starts = (np.cumsum(lengths) - lengths)[nonempty]
-            ends = starts + lengths[nonempty]
-            lasts = values[ends - 1].astype(np.int64)
-            before = np.concatenate(([-1 if prev_last is None else prev_last], lasts[:-1]))
-            # a separator goes before a document unless it is the first or its predecessor ends with EOS
-            need = before != config.eos_id
-            if prev_last is None:
-                need[0] = False
-            prev_last = int(lasts[-1])
-            stats.separators += int(need.sum())
-            chunks.append(np.insert(values, starts[need], np.asarray(config.eos_id, dtype=dtype)))
+    prev_last: int | None = None  # last token of the previous non-empty document (across row groups, files)
+    value_type: pa.DataType | None = None
+    for path in [docs_parquet] if isinstance(docs_parquet, str) else docs_parquet:
+        fs, p = filesystem(path)
+        with fs.open(p, "rb") as f:
+            pf = pq.ParquetFile(f)
+            if "token_ids" not in pf.schema_arrow.names:
+                raise ValueError(f"{path}: no 'token_ids' column: run the recipe with a tokenize block")
+            if value_type is None:
+                value_type = pf.schema_arrow.field("token_ids").type.value_type
+                if config.eos_id > np.iinfo(value_type.to_pandas_dtype()).max:
+                    value_type = pa.uint32()
+            for batch in pf.iter_batches(columns=["token_ids"]):
+                prev_last = _add_batch(batch, value_type.to_pandas_dtype(), prev_last, config, stats, chunks)
+    dtype = (value_type or pa.uint16()).to_pandas_dtype()
     stream = np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
     stats.stream_tokens = int(stream.size)
-    return stream, stats, value_type
+    return stream, stats, value_type or pa.uint16()
+
+
+def _add_batch(
+    batch: pa.RecordBatch,
+    dtype: Any,
+    prev_last: int | None,
+    config: PackConfig,
+    stats: PackStats,
+    chunks: list,
+) -> int | None:
+    """Append one row group's tokens, with separators, to ``chunks``; returns the last token seen."""
+    lists = batch.column(0)
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    stats.docs += len(lengths)
+    nonempty = lengths > 0
+    stats.empty_docs += int((~nonempty).sum())
+    stats.doc_tokens += int(values.size)
+    if values.size == 0:
+        return prev_last
+    starts = (np.cumsum(lengths) - lengths)[nonempty]
+    ends = starts + lengths[nonempty]
+    lasts = values[ends - 1].astype(np.int64)
+    before = np.concatenate(([-1 if prev_last is None else prev_last], lasts[:-1]))
+    # a separator goes before a document unless it is the first or its predecessor ends with EOS
+    need = before != config.eos_id
+    if prev_last is None:
+        need[0] = False
+    stats.separators += int(need.sum())
+    chunks.append(np.insert(values, starts[need], np.asarray(config.eos_id, dtype=dtype)))
+    return int(lasts[-1])

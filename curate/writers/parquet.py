@@ -1,4 +1,5 @@
-"""Streaming Parquet output: one file per shard, zstd, bounded row groups, atomic commit.
+"""Streaming Parquet output: one file per shard (or several, split by rows or bytes), zstd by
+default, bounded row groups, each file written atomically.
 
 Columns (documented in the README): ``id, url, text, language, language_score, token_ids,
 num_tokens, warc_record_id, warc_date, source_file, dump, metadata`` where ``metadata`` is a
@@ -8,8 +9,9 @@ shard is never held in memory.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.checks import ConfigValueError
 from curate.document import Document
 from curate.storage import atomic_open
 
@@ -45,47 +48,136 @@ def schema(token_type: pa.DataType = UINT16) -> pa.Schema:
     )
 
 
+COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+_LEVELS = {"zstd": (1, 22), "gzip": (1, 9), "brotli": (0, 11)}  # codecs pyarrow takes a level for
+
+
 @dataclass(frozen=True)
 class ParquetWriterConfig:
+    """How a shard's documents become files.
+
+    ``max_rows_per_file`` / ``max_bytes_per_file`` split a shard's output into several files
+    (``<shard>-00000.parquet``, ``-00001``, ...), as datatrove's ``max_file_size`` and Dolma's
+    ``max_size_in_bytes`` do: a file holds at most that many rows, and is closed at the first row
+    group that takes it to the byte size or past it (so it overshoots by less than a row group).
+    Neither set: one ``<shard>.parquet``. ``compression_level``: for zstd (1-22), gzip (1-9),
+    brotli (0-11); None: pyarrow's default.
+    """
+
     rows_per_group: int = 1000
     compression: str = "zstd"
+    compression_level: int | None = None
+    max_rows_per_file: int | None = None
+    max_bytes_per_file: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.compression not in COMPRESSIONS:
+            raise ConfigValueError(
+                f"compression must be one of {', '.join(COMPRESSIONS)}, not {self.compression!r}",
+                key="compression",
+            )
+        if self.compression_level is not None:
+            span = _LEVELS.get(self.compression)
+            if span is None:
+                raise ConfigValueError(
+                    f"compression {self.compression!r} takes no level", key="compression_level"
+                )
+            if not span[0] <= self.compression_level <= span[1]:
+                raise ConfigValueError(
+                    f"{self.compression} compression level must be within [{span[0]}, {span[1]}], "
+                    f"not {self.compression_level}",
+                    key="compression_level",
+                )
+        for name in ("rows_per_group", "max_rows_per_file", "max_bytes_per_file"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigValueError(f"{name} must be >= 1, not {value}", key=name)
+
+    @property
+    def splits(self) -> bool:
+        """Does a shard's output go to numbered files (``-00000``...) rather than one?"""
+        return self.max_rows_per_file is not None or self.max_bytes_per_file is not None
+
+    def writer_kwargs(self) -> dict[str, Any]:
+        """``pq.ParquetWriter`` arguments (``none``: uncompressed)."""
+        kwargs: dict[str, Any] = {"compression": self.compression}
+        if self.compression_level is not None:
+            kwargs["compression_level"] = self.compression_level
+        return kwargs
 
 
 class ParquetShardWriter:
-    """Writes the documents of one shard to ``path`` and commits it atomically.
+    """Writes the documents of one shard to ``path`` (or to ``path(i)`` for file ``i`` of a split
+    shard) and commits each file atomically.
 
     ``token_type`` is the run's, not the shard's: every file of a run has one schema (a shard
     that kept no document, or no tokenized one, must not get another type), and a shard with no
     rows is a valid file with no row group (an empty row group breaks ``datasets``).
     """
 
-    def __init__(self, path: str, config: ParquetWriterConfig | None = None, token_type: pa.DataType | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Callable[[int], str],
+        config: ParquetWriterConfig | None = None,
+        token_type: pa.DataType | None = None,
+    ) -> None:
         self.path = path
         self.config = config or ParquetWriterConfig()
         self.token_type = token_type
+        self.paths: list[str] = []  # the files written, in order
+
+    def _path(self, index: int) -> str:
+        if callable(self.path):
+            return self.path(index)
+        if index:
+            raise ValueError("a split shard needs a path for each file: pass path as a function of the index")
+        return self.path
 
     def write(self, docs: Iterable[Document]) -> int:
         """Consume ``docs``; returns the number of rows written. Nothing is visible until the end."""
+        cfg = self.config
+        per_group = min(cfg.rows_per_group, cfg.max_rows_per_file or cfg.rows_per_group)
         n = 0
-        token_type = self.token_type
-        writer: pq.ParquetWriter | None = None
-        batch: list[Document] = []
-        with atomic_open(self.path, "wb") as f:
-            for doc in docs:
-                batch.append(doc)
-                if len(batch) >= self.config.rows_per_group:
-                    token_type = token_type or _token_type(batch)
-                    writer = writer or pq.ParquetWriter(f, schema(token_type), compression=self.config.compression)
-                    writer.write_table(to_table(batch, token_type))
-                    n += len(batch)
-                    batch = []
-            token_type = token_type or _token_type(batch)
-            writer = writer or pq.ParquetWriter(f, schema(token_type), compression=self.config.compression)
-            if batch:
+        it = iter(docs)
+        batch = list(itertools.islice(it, per_group))
+        token_type = self.token_type or _token_type(batch)
+        while True:
+            rows, batch = self._write_file(len(self.paths), batch, it, token_type, per_group)
+            n += rows
+            if not batch:
+                return n
+
+    def _write_file(
+        self,
+        index: int,
+        batch: list[Document],
+        it: Iterator[Document],
+        token_type: pa.DataType,
+        per_group: int,
+    ) -> tuple[int, list[Document]]:
+        """Write one file, starting with ``batch``; returns its rows and the batch that opens the next file."""
+        cfg = self.config
+        path = self._path(index)
+        rows = 0
+        with atomic_open(path, "wb") as f:
+            writer = pq.ParquetWriter(f, schema(token_type), **cfg.writer_kwargs())
+            while batch:
                 writer.write_table(to_table(batch, token_type))
-                n += len(batch)
+                rows += len(batch)
+                room = (
+                    per_group
+                    if cfg.max_rows_per_file is None
+                    else min(per_group, cfg.max_rows_per_file - rows)
+                )
+                full = (cfg.max_rows_per_file is not None and rows >= cfg.max_rows_per_file) or (
+                    cfg.max_bytes_per_file is not None and f.tell() >= cfg.max_bytes_per_file
+                )
+                batch = list(itertools.islice(it, per_group if full else room))
+                if full:
+                    break
             writer.close()
-        return n
+        self.paths.append(path)
+        return rows, batch
 
 
 def token_type_of(dtype: Any) -> pa.DataType:

@@ -1,0 +1,53 @@
+"""``refilter``: a new output folder from a ``--write-scores`` run's attributes, with other thresholds.
+
+Why a run of its own (the runner, the commit protocol, the funnel): NEWDIR is then an output
+folder like any other (``data/``, ``stats.json``, manifest, dataset card), its funnel rows for the
+scored blocks read like a full rerun's, and a refilter interrupted halfway resumes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from curate.attributes import decision_blocks, read_scored_blocks
+from curate.pipeline import Layout, Pipeline
+from curate.registry import ConfigError
+from curate.runner import RunResult, run_pipeline
+from curate.storage import file_names, filesystem, join
+
+
+def attribute_files(outdir: str) -> list[str]:
+    """The attributes files of ``outdir``; a ConfigError unless every committed shard has one."""
+    folder = join(outdir, "attributes")
+    names = sorted(n for n in file_names(folder) if n.endswith(".parquet"))
+    if not names:
+        raise ConfigError(f"{outdir} has no attributes/ files: run `curate run ... --write-scores` first")
+    done = {n[: -len(".json")] for n in file_names(Layout(outdir).markers(None)) if n.endswith(".json")}
+    missing = sorted(done - {n[: -len(".parquet")] for n in names})
+    if missing:
+        raise ConfigError(
+            f"{outdir}: {len(missing)} committed shard(s) have no scores (written without --write-scores, "
+            f"e.g. {missing[0]}); a refilter would silently lose them: rerun those into a new folder"
+        )
+    return [join(folder, n) for n in names]
+
+
+def scored_blocks(path: str) -> list[dict[str, Any]]:
+    fs, p = filesystem(path)
+    with fs.open(p, "rb") as f:
+        return read_scored_blocks(pq.read_schema(f).metadata)
+
+
+def refilter(
+    outdir: str, newdir: str, changes: dict[str, dict[str, Any]], executor: Any, progress: bool = True
+) -> RunResult:
+    """Re-decide the scored blocks of ``outdir`` with ``changes`` ({block: {setting: value}}) into ``newdir``."""
+    files = attribute_files(outdir)
+    meta = scored_blocks(files[0])
+    for path in files[1:]:
+        if scored_blocks(path) != meta:
+            raise ConfigError(f"{path}: scored with other blocks or settings than {files[0]}")
+    pipeline = Pipeline(decision_blocks(meta, changes))
+    return run_pipeline(pipeline, files, newdir, executor, progress)
