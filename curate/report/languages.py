@@ -93,8 +93,15 @@ def language_info(
     later = set(names[i:])
     drops_after = sum(sum((b.get("dropped") or {}).values()) for b in blocks[i:])
     path = _model_path(stats)
+    label = None
     if dropped and path and written_complete:
-        label = _labeller(path)
+        try:
+            label = _labeller(path)
+        except Exception as e:  # an optional series: the report is written without it, and says why
+            info.notes.append(
+                f"The {LANGUAGE_BLOCK} block could not be loaded to label dropped documents: {e}"
+            )
+    if label is not None:
         relabelled = Counter(
             label(doc_id, text) for _, doc_id, text in dropped_texts(dropped, later, max_docs)
         )
@@ -112,7 +119,7 @@ def language_info(
                 f"the {LANGUAGE_BLOCK} block are not in dropped/ (past the {max_docs:,}-document budget "
                 "or dropped by a block that does not pass its documents on)."
             )
-    else:
+    elif not info.notes:
         why = (
             "the run did not write its dropped documents (curate run --write-dropped)"
             if not dropped
