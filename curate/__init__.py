@@ -22,6 +22,7 @@ from curate.context import ShardContext
 from curate.document import Document
 from curate.executors.base import SerialExecutor, TaskResult
 from curate.executors.local import LocalExecutor
+from curate.per_language import PerLanguage, PerLanguageConfig
 from curate.pipeline import Pipeline
 from curate.progress import ProgressConfig
 from curate.readers.inputs import Shard, expand_inputs
@@ -46,6 +47,8 @@ __all__ = [
     "GlobalStep",
     "LocalExecutor",
     "Mapper",
+    "PerLanguage",
+    "PerLanguageConfig",
     "Pipeline",
     "ProgressConfig",
     "Recipe",

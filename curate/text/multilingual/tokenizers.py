@@ -14,6 +14,7 @@ import functools
 import importlib.util
 import itertools
 import re
+import warnings
 
 import regex
 
@@ -135,7 +136,9 @@ class JapaneseSplitter(SpacySplitter):
         if self._sudachi is None:
             from sudachipy import dictionary, tokenizer
 
-            self._sudachi = dictionary.Dictionary().create(mode=tokenizer.Tokenizer.SplitMode.A)
+            with warnings.catch_warnings():  # create() is deprecated in 0.7; datatrove and spaCy call it
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._sudachi = dictionary.Dictionary().create(mode=tokenizer.Tokenizer.SplitMode.A)
         from datatrove.utils.word_tokenizers import chunk_text_on_bytes
 
         out: list[str] = []
