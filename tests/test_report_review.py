@@ -287,3 +287,17 @@ def test_a_block_that_lengthens_text_removes_no_tokens(folder: dict) -> None:
     cells = [re.sub(r"<[^>]+>", "", c) for c in removed.values()]
     assert not [c for c in cells if re.match(r"≈?-", c)], cells
     assert re.fullmatch(r"≈0 \([\d,]+ added\)", re.sub(r"<[^>]+>", "", removed["pii"]))
+
+
+def test_a_pii_block_that_found_nothing_says_so(tmp_path: Path) -> None:
+    """A real page without an address: the section names the block and its input, not "no PII block"."""
+    out = tmp_path / "out"
+    pipeline = Pipeline([Extract(), PIIFormatter()])
+    warc = str(_shared("warc", "cc-single-record.warc.gz"))
+    assert run_pipeline(pipeline, [warc], str(out), LocalExecutor(workers=1), progress=False).ok
+    stats = json.loads((out / "stats.json").read_text())
+    pii = block(stats, "pii_formatter")
+    assert pii["docs_in"] > 0 and not pii["counters"]
+    part = section(_report(out, "nothing.html"), "pii")
+    assert f"pii_formatter read {pii['docs_in']:,} documents and replaced nothing" in part
+    assert "No PII counters" not in part

@@ -442,6 +442,12 @@ def _step_stats(d: RunData, step: str) -> str:
 
 def _pii(d: RunData) -> str:
     per_block = metrics.pii_blocks(d.blocks)
+    ran = [b for b in d.blocks if b["name"] in metrics.PII_BLOCKS]
+    if not per_block and ran:
+        said = "; ".join(
+            f"{b['name']} read {b.get('docs_in', 0):,} documents and replaced nothing" for b in ran
+        )
+        return section("pii", "PII entities", f'<p class="empty">{esc(said)}.</p>')
     if not per_block:
         return section(
             "pii",

@@ -117,6 +117,8 @@ def throughput(blocks: list[dict[str, Any]], global_steps: dict[str, Any] | None
     ]
 
 
+# The built-in PII blocks: they count only what they find, so no counter also means "ran, found nothing".
+PII_BLOCKS = ("pii", "pii_formatter")
 # Counters that are documents, not entities: drawn as their own figure, never as an entity bar.
 PII_DOCS_CHANGED = ("pii:docs_changed", "pii_docs_changed")
 # FineWeb's PIIFormatter (datatrove's names) counts per kind; shown under presidio's entity names.
