@@ -299,5 +299,5 @@ def test_a_pii_block_that_found_nothing_says_so(tmp_path: Path) -> None:
     pii = block(stats, "pii_formatter")
     assert pii["docs_in"] > 0 and not pii["counters"]
     part = section(_report(out, "nothing.html"), "pii")
-    assert f"pii_formatter read {pii['docs_in']:,} documents and replaced nothing" in part
+    assert f"pii_formatter read {pii['docs_in']:,} document(s) and replaced nothing" in part
     assert "No PII counters" not in part

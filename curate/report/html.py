@@ -135,7 +135,11 @@ def _wall_cards(d: RunData) -> list[str]:
         what = f"run #{w.latest_number}: {w.latest_processed:,} shard(s) processed, {w.latest_skipped or 0:,} already done"
     else:
         what = f"run #{w.latest_number}: nothing to do, {w.latest_skipped or 0:,} shard(s) already done"
-    runs = f"{len(d.runs):,} runs, {w.working_runs:,} processed shards" if w.working_runs is not None else ""
+    runs = (
+        f"{len(d.runs):,} runs, {w.working_runs:,} of them processed shards"
+        if w.working_runs is not None
+        else ""
+    )
     return [
         _card(_seconds(w.latest), "wall time, latest run", what),
         _card(_seconds(w.total), "wall time, all runs", runs or "runs that processed shards, summed"),
@@ -445,7 +449,7 @@ def _pii(d: RunData) -> str:
     ran = [b for b in d.blocks if b["name"] in metrics.PII_BLOCKS]
     if not per_block and ran:
         said = "; ".join(
-            f"{b['name']} read {b.get('docs_in', 0):,} documents and replaced nothing" for b in ran
+            f"{b['name']} read {b.get('docs_in', 0):,} document(s) and replaced nothing" for b in ran
         )
         return section("pii", "PII entities", f'<p class="empty">{esc(said)}.</p>')
     if not per_block:
