@@ -35,6 +35,8 @@ LANGUAGES = {
     "cmn_Hani": "zh", "jpn_Jpan": "ja", "deu_Latn": "de", "nld_Latn": "nl", "fra_Latn": "fr",
     "spa_Latn": "es", "rus_Cyrl": "ru", "tha_Thai": "th", "arb_Arab": "ar", "por_Latn": "pt",
     "ita_Latn": "it", "pol_Latn": "pl", "tur_Latn": "tr", "ind_Latn": "id", "swe_Latn": "sv",
+    "ces_Latn": "cs", "ukr_Cyrl": "uk", "ell_Grek": "el", "heb_Hebr": "he", "fin_Latn": "fi",
+    "dan_Latn": "da", "hun_Latn": "hu", "ron_Latn": "ro", "bul_Cyrl": "bg", "cat_Latn": "ca",
     "vie_Latn": "vi", "kor_Hang": "ko",
 }  # fmt: skip
 

@@ -46,7 +46,9 @@ class LanguageConfig:
     languages: tuple[str, ...] | None = ("en",)
     threshold: float = 0.65
     model_path: str | None = None
-    label_only: bool = False  # datatrove's label_only: label every page, drop none (FineWeb-2's GlotLID pass)
+    # datatrove's label_only: label every page, drop none (FineWeb-2's GlotLID pass); with a keep
+    # list (--languages), pages whose top label is not in it are dropped, whatever the score
+    label_only: bool = False
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -134,8 +136,8 @@ class LanguageFilter(Mapper):
         doc.metadata["language_script"] = script
         doc.metadata["language_label"] = label
         wanted = self.config.languages
-        if self.config.label_only:
-            return None
+        if self.config.label_only:  # every page kept, unless a keep list names the top labels wanted
+            return None if not wanted or lang in wanted else "language_mismatch"
         if wanted:
             keep = any(pairs.get(w, 0.0) > self.config.threshold for w in wanted)
         else:

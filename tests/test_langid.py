@@ -102,3 +102,13 @@ def test_glotlid_style_model_by_path(tmp_path: Path) -> None:
     assert lid.map(de) == "language_mismatch" and de.metadata["language_label"] == "deu_Latn"
     with pytest.raises(ValueError, match="not a language code"):
         LanguageConfig(languages=("zh",), model_path=str(model))
+
+
+def test_label_only_keeps_every_page_unless_a_keep_list_is_given() -> None:
+    zh, de = Document(id="zh", text=sentence("zh", 5)), Document(id="de", text=sentence("de", 5))
+    everything = LanguageFilter(LanguageConfig(languages=None, label_only=True, threshold=0.99))
+    everything.ensure_setup()
+    assert everything.map(zh) is None and everything.map(de) is None  # no score threshold either
+    german = LanguageFilter(LanguageConfig(languages=("de",), label_only=True, threshold=0.0))
+    german.ensure_setup()
+    assert german.map(de) is None and german.map(zh) == "language_mismatch"  # top label, not any score
