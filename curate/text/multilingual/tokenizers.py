@@ -24,10 +24,11 @@ from curate.text.words import TERMINAL_PUNCTUATION
 class MissingWordTokenizer(RuntimeError):
     """The language's segmenter is not installed (or cannot run offline, like Stanza's models)."""
 
-    def __init__(self, label: str, kind: str, package: str) -> None:
-        super().__init__(
-            f"{label}: its word tokenizer ({kind}) needs {package}; pip install 'curate[multilingual]'"
+    def __init__(self, label: str, kind: str, package: str, supported: bool = True) -> None:
+        fix = (
+            "pip install 'curate[multilingual]'" if supported else "curate does not build this tokenizer yet"
         )
+        super().__init__(f"{label}: its word tokenizer ({kind}) needs {package}; {fix}")
         self.label, self.kind, self.package = label, kind, package
 
 
@@ -237,8 +238,8 @@ class WhitespaceSplitter(SpacySplitter):
         return _ends_of(text, _strip(self._SENTENCE.findall(text)))
 
 
-# Tokenizer kinds of datatrove's table with the package each needs; those not built here raise
-# MissingWordTokenizer (Stanza downloads its models at run time; see the README for the others).
+# Tokenizer kinds of datatrove's table that curate does not build (yet): MissingWordTokenizer
+# names the package datatrove uses (Stanza downloads its models at run time; README: the others).
 _NOT_BUILT = {
     "StanzaTokenizer": "stanza (and a model download, which an offline run cannot do)",
     "KiwiTokenizer": "kiwipiepy",
@@ -252,7 +253,7 @@ _NOT_BUILT = {
 def build(label: str, kind: str, code: str) -> WordSplitter:
     """The splitter of one table row (one per process and row); MissingWordTokenizer if unavailable."""
     if kind in _NOT_BUILT:
-        raise MissingWordTokenizer(label, kind, _NOT_BUILT[kind])
+        raise MissingWordTokenizer(label, kind, _NOT_BUILT[kind], supported=False)
     if kind == "SpaCyTokenizer":
         if code == "vi":  # spaCy's Vietnamese tokenizer needs pyvi
             _require(label, kind, "pyvi", "pyvi")
