@@ -50,6 +50,9 @@ def set_reporter(reporter: Reporter | None) -> None:
 
 
 def current() -> Reporter | None:
+    """The running task's reporter, or None when nobody is watching (then nothing is wrapped)."""
+    if _reporter is None or not getattr(_reporter, "active", True):
+        return None
     return _reporter
 
 
@@ -96,6 +99,11 @@ class SlotReporter:
     @property
     def interval(self) -> float:
         return self.slot[3]
+
+    @property
+    def active(self) -> bool:
+        """The driver set a negative interval: this task's progress is not shown."""
+        return self.slot[3] >= 0
 
     def report(self, docs: int, position: int, size: int) -> None:
         self.slot[0], self.slot[1], self.slot[2] = float(docs), float(position), float(size)

@@ -14,6 +14,7 @@ from curate import Pipeline, SerialExecutor, run_pipeline
 from curate.cli import main
 from curate.readers.inputs import parquet_inputs, run_output_data
 from curate.registry import ConfigError
+from curate.report.collect import doc_stats
 from curate.writers.packed import read_pack_stats
 from curate.writers.parquet import ParquetWriterConfig
 
@@ -65,7 +66,7 @@ def test_compression_is_recorded_in_the_parquet_metadata(split_run: Path) -> Non
     assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"GZIP"}
 
 
-def test_rerun_duplicates_nothing_and_pii_and_dedup_read_every_file(
+def test_rerun_duplicates_nothing_and_pii_dedup_report_read_every_file(
     split_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = sorted(p.name for p in (split_run / "data").iterdir())
@@ -75,6 +76,12 @@ def test_rerun_duplicates_nothing_and_pii_and_dedup_read_every_file(
     # `curate pii OUT` and `curate dedup OUT` take a run folder through these: every split file
     data = sorted(str(p) for p in (split_run / "data").glob("*.parquet"))
     assert run_output_data(str(split_run)) == parquet_inputs([str(split_run)]) == data
+    # and `curate report`'s document statistics count every file's rows
+    docs = doc_stats(str(split_run))
+    assert (docs.files_total, docs.docs_total) == (
+        len(data),
+        json.loads((split_run / "stats.json").read_text())["docs_written"],
+    )
 
 
 def test_bytes_split_closes_a_file_at_the_first_row_group_past_the_size(

@@ -166,7 +166,7 @@ class LocalExecutor:
                         worker = _Worker(ctx)
                         pool.append(worker)
                     worker.slot[0] = worker.slot[1] = worker.slot[2] = 0.0
-                    worker.slot[3] = 0.25 if progress is None else progress.report_seconds(0.25)
+                    worker.slot[3] = -1.0 if progress is None else progress.report_seconds(0.25)
                     try:
                         worker.conn.send((fn, task[1]))
                     except Exception:  # noqa: BLE001 - arguments that do not pickle fail this task only
