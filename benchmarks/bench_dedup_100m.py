@@ -380,20 +380,34 @@ def fit_exponent(docs: list[int], cost: list[float]) -> float:
     return float(np.polyfit(np.log(docs), np.log(np.maximum(cost, 1e-3)), 1)[0])
 
 
-def _summary(rows: list[dict]) -> dict[str, Any]:
+STAGES = ("bands", "pairs", "components_distributed", "components_single", "removal")
+
+
+def _fits(rows: list[dict]) -> dict[str, Any]:
     docs = [r["docs"] for r in rows]
     out: dict[str, Any] = {}
+    for stage in STAGES:
+        if all(stage in r for r in rows):
+            out[stage] = {
+                "wall_exponent": round(fit_exponent(docs, [r[stage]["wall_s"] for r in rows]), 3),
+                "cpu_exponent": round(fit_exponent(docs, [r[stage]["cpu_s"] for r in rows]), 3),
+            }
+    main = ("bands", "pairs", "components_distributed", "removal")
+    out["total_wall_exponent"] = round(
+        fit_exponent(docs, [sum(r[s]["wall_s"] for s in main) for r in rows]), 3
+    )
+    out["total_cpu_exponent"] = round(fit_exponent(docs, [sum(r[s]["cpu_s"] for s in main) for r in rows]), 3)
+    return out
+
+
+def _summary(rows: list[dict]) -> dict[str, Any]:
+    """Exponents over every size, and from 10M up (where fixed per-task and per-file costs no longer dominate)."""
+    out: dict[str, Any] = {}
     if len(rows) >= 2:
-        for stage in ("bands", "pairs", "components_distributed", "components_single", "removal"):
-            if all(stage in r for r in rows):
-                out[stage] = {
-                    "wall_exponent": round(fit_exponent(docs, [r[stage]["wall_s"] for r in rows]), 3),
-                    "cpu_exponent": round(fit_exponent(docs, [r[stage]["cpu_s"] for r in rows]), 3),
-                }
-        total = [
-            sum(r[s]["wall_s"] for s in ("bands", "pairs", "components_distributed", "removal")) for r in rows
-        ]
-        out["total_wall_exponent"] = round(fit_exponent(docs, total), 3)
+        out["all_sizes"] = _fits(rows)
+    big = [r for r in rows if r["docs"] >= 10_000_000]
+    if len(big) >= 2:
+        out["from_10M"] = _fits(big)
     return out
 
 
