@@ -40,14 +40,55 @@ def scored_blocks(path: str) -> list[dict[str, Any]]:
         return read_scored_blocks(pq.read_schema(f).metadata)
 
 
+def rest_of_run(outdir: str, last_scored: str) -> list[Any]:
+    """The run's blocks after its scored filters (dedup, PII, tokenize...), rebuilt with the
+    settings its manifest recorded; a ConfigError if one cannot be (not a registry block)."""
+    from curate.manifest import manifest_path
+    from curate.registry import REGISTRY, build_block
+    from curate.storage import read_json
+
+    recorded = read_json(manifest_path(outdir))["pipeline"]
+    names = [name for name, _ in recorded]
+    if last_scored not in names:
+        raise ConfigError(f"{outdir}: its manifest has no block {last_scored!r}")
+    blocks = []
+    for name, config in recorded[names.index(last_scored) + 1 :]:
+        if name not in REGISTRY:
+            raise ConfigError(f"{outdir}: block {name!r} of the run cannot be rebuilt (not a built-in block)")
+        blocks.append(build_block(name, _settings(name, config)))
+    return blocks
+
+
+def _settings(name: str, config_repr: str) -> dict[str, Any]:
+    """``Cfg(a=1, b=('x',))`` (a manifest's record of a config) -> {"a": 1, "b": ("x",)}."""
+    import ast
+
+    try:
+        call = ast.parse(config_repr, mode="eval").body
+        if not isinstance(call, ast.Call):
+            raise ValueError(config_repr)
+        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+    except (ValueError, SyntaxError):
+        raise ConfigError(f"the settings of block {name!r} cannot be read back: {config_repr}") from None
+
+
 def refilter(
-    outdir: str, newdir: str, changes: dict[str, dict[str, Any]], executor: Any, progress: bool = True
+    outdir: str,
+    newdir: str,
+    changes: dict[str, dict[str, Any]],
+    executor: Any,
+    progress: bool = True,
+    full: bool = False,
 ) -> RunResult:
-    """Re-decide the scored blocks of ``outdir`` with ``changes`` ({block: {setting: value}}) into ``newdir``."""
+    """Re-decide the scored blocks of ``outdir`` with ``changes`` ({block: {setting: value}}) into
+    ``newdir``; ``full``: then run the run's own later blocks (dedup, PII, tokenize), so ``newdir``
+    holds what a full rerun with those thresholds would write."""
     files = attribute_files(outdir)
     meta = scored_blocks(files[0])
     for path in files[1:]:
         if scored_blocks(path) != meta:
             raise ConfigError(f"{path}: scored with other blocks or settings than {files[0]}")
-    pipeline = Pipeline(decision_blocks(meta, changes))
-    return run_pipeline(pipeline, files, newdir, executor, progress)
+    blocks: list[Any] = list(decision_blocks(meta, changes))
+    if full:
+        blocks += rest_of_run(outdir, meta[-1]["name"])
+    return run_pipeline(Pipeline(blocks), files, newdir, executor, progress)

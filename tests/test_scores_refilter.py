@@ -34,10 +34,16 @@ CHANGES = {
 }
 
 
-def _pipeline(overrides: dict | None = None, scores: bool = False):
-    # resiliparse and no per-page time limit: the two runs must extract the same text on a loaded machine
-    over = {"extract": {"timeout_seconds": None}, **(overrides or {})}
-    p = load_recipe("fast").build(over, ["minhash_dedup", "pii_formatter", "tokenize"])
+@pytest.fixture(scope="module")
+def tokenizer(gpt2_tokenizer: Path) -> str:
+    return str(gpt2_tokenizer)
+
+
+def _pipeline(tokenizer: str, overrides: dict | None = None, scores: bool = False):
+    """The whole `fast` recipe (MinHash, PII, tokenize after the quality filters); resiliparse and no
+    per-page time limit: two runs must extract the same text on a loaded machine."""
+    over = {"extract": {"timeout_seconds": None}, "tokenize": {"tokenizer": tokenizer}, **(overrides or {})}
+    p = load_recipe("fast").build(over)
     p.write_scores = scores
     p.write_dropped = True
     return p
@@ -57,39 +63,51 @@ def shards(wcxb_pages: Path, tmp_path_factory: pytest.TempPathFactory) -> list[s
 
 
 @pytest.fixture(scope="module")
-def scored(shards: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def scored(shards: list[str], tokenizer: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("scored") / "out"
-    assert run_pipeline(_pipeline(scores=True), shards, str(out), LocalExecutor(2), progress=False).ok
+    assert run_pipeline(
+        _pipeline(tokenizer, scores=True), shards, str(out), LocalExecutor(2), progress=False
+    ).ok
     return out
 
 
-def _decisions(outdir: Path) -> dict[str, tuple[str, str] | None]:
-    """id -> (block, reason) of each scored block's drop, None: kept (from dropped/ and data/)."""
-    got: dict[str, tuple[str, str] | None] = {}
+@pytest.fixture(scope="module")
+def rerun(shards: list[str], tokenizer: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full rerun with the new thresholds, on the default (unscored) path."""
+    out = tmp_path_factory.mktemp("rerun") / "out"
+    assert run_pipeline(_pipeline(tokenizer, CHANGES), shards, str(out), LocalExecutor(2), progress=False).ok
+    return out
+
+
+def _scored_drops(outdir: Path) -> dict[str, tuple[str, str]]:
+    """id -> (block, reason) of each document a scored block dropped (from dropped/)."""
+    got = {}
     for f in (outdir / "dropped").glob("*.parquet"):
         for r in pq.read_table(f, columns=["id", "block", "reason"]).to_pylist():
             if r["block"] in SCORED:
                 got[r["id"]] = (r["block"], r["reason"])
-    for f in (outdir / "data").glob("*.parquet"):
-        got.update(dict.fromkeys(pq.read_table(f, columns=["id"])["id"].to_pylist()))
     return got
 
 
-def _rows(outdir: Path) -> dict[str, str]:
+def _attributes(outdir: Path) -> pa.Table:
+    return pa.concat_tables(pq.read_table(f) for f in sorted((outdir / "attributes").glob("*.parquet")))
+
+
+def _rows(outdir: Path, columns: tuple[str, ...] = ("text",)) -> dict[str, tuple]:
     return {
-        r["id"]: r["text"]
+        r["id"]: tuple(r[c] for c in columns)
         for f in (outdir / "data").glob("*.parquet")
-        for r in pq.read_table(f, columns=["id", "text"]).to_pylist()
+        for r in pq.read_table(f, columns=["id", *columns]).to_pylist()
     }
 
 
-def _funnel(outdir: Path) -> dict[str, tuple]:
-    blocks = json.loads((outdir / "stats.json").read_text())["blocks"]
-    return {b["name"]: (b["docs_in"], b["docs_out"], b["dropped"]) for b in blocks if b["name"] in SCORED}
+def _funnel(outdir: Path, blocks: tuple[str, ...] = SCORED) -> dict[str, tuple]:
+    stats = json.loads((outdir / "stats.json").read_text())["blocks"]
+    return {b["name"]: (b["docs_in"], b["docs_out"], b["dropped"]) for b in stats if b["name"] in blocks}
 
 
 def test_attributes_hold_every_document_that_reached_the_filters(scored: Path) -> None:
-    table = pa.concat_tables(pq.read_table(f) for f in sorted((scored / "attributes").glob("*.parquet")))
+    table = _attributes(scored)
     stats = {b["name"]: b for b in json.loads((scored / "stats.json").read_text())["blocks"]}
     assert table.num_rows == stats["language"]["docs_in"] > 70  # kept and dropped alike
     for block in SCORED:
@@ -103,19 +121,26 @@ def test_attributes_hold_every_document_that_reached_the_filters(scored: Path) -
     assert set(table.column("id").to_pylist()) >= set(_rows(scored))
 
 
-def test_refilter_gives_the_decisions_of_a_full_rerun(
-    scored: Path, shards: list[str], tmp_path: Path
-) -> None:
-    rerun = tmp_path / "rerun"
-    assert run_pipeline(_pipeline(CHANGES), shards, str(rerun), LocalExecutor(2), progress=False).ok
+def test_refilter_gives_the_decisions_of_a_full_rerun(scored: Path, rerun: Path, tmp_path: Path) -> None:
     new = tmp_path / "new"
-    result = refilter(str(scored), str(new), CHANGES, SerialExecutor(), progress=False)
-    assert result.ok
+    assert refilter(str(scored), str(new), CHANGES, SerialExecutor(), progress=False).ok
     assert _funnel(new) == _funnel(rerun) != _funnel(scored)
-    full = _decisions(rerun)
-    kept = {i for i, d in full.items() if d is None}
-    assert set(_rows(new)) == kept and _rows(new) == _rows(rerun)  # same documents, same text
-    assert len(kept - set(_rows(scored))) > 0 and len(set(_rows(scored)) - kept) > 0  # both ways
+    # document for document: what the rerun's quality filters kept is what the refilter kept
+    reached = set(_attributes(scored).column("id").to_pylist())  # the same pages reach the filters
+    kept = reached - set(_scored_drops(rerun))
+    assert set(_rows(new)) == kept
+    before = reached - set(_scored_drops(scored))
+    assert kept - before and before - kept  # the changes keep some pages and drop others
+
+
+def test_refilter_full_writes_what_a_full_rerun_writes(scored: Path, rerun: Path, tmp_path: Path) -> None:
+    """--full: the run's MinHash, PII and tokenize after the re-decided filters, as its manifest recorded them."""
+    new = tmp_path / "full"
+    assert refilter(str(scored), str(new), CHANGES, LocalExecutor(2), progress=False, full=True).ok
+    later = ("minhash_dedup", "pii_formatter", "tokenize")
+    assert _funnel(new, SCORED + later) == _funnel(rerun, SCORED + later)
+    columns = ("text", "token_ids", "language", "url")
+    assert _rows(new, columns) == _rows(rerun, columns) and len(_rows(rerun)) > 20
 
 
 def test_refilter_cli_with_the_run_settings_reproduces_the_run(scored: Path, tmp_path: Path) -> None:
@@ -128,7 +153,8 @@ def test_refilter_cli_with_the_run_settings_reproduces_the_run(scored: Path, tmp
         )
         == 0
     )
-    assert _funnel(new) == _funnel(scored) and _rows(new) == _rows(scored)
+    assert _funnel(new) == _funnel(scored)
+    assert set(_rows(new)) == set(_attributes(scored).column("id").to_pylist()) - set(_scored_drops(scored))
 
 
 def test_refilter_refuses_what_scores_cannot_decide(scored: Path, tmp_path: Path) -> None:

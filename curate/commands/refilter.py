@@ -4,9 +4,9 @@ quality filters from the scores a ``curate run --write-scores`` stored, with oth
 No page is extracted again: the attributes files hold every scored document with its scores and
 the text it leaves the filters with. NEWDIR is an output folder like a run's (``data/``,
 ``stats.json`` whose funnel names the same blocks and reasons as the run's, the dataset card),
-holding the documents the new thresholds keep, as they leave the quality filters (the blocks
-after them, such as dedup, PII and tokenize, are not applied: run them with ``curate run
-NEWDIR/data/*.parquet --recipe ...``).
+holding the documents the new thresholds keep, as they leave the quality filters; with ``--full``
+the run's own later blocks (dedup, PII, tokenize, as its manifest records them) run after, so
+NEWDIR holds what a full rerun with the new thresholds writes.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="a threshold to change, e.g. gopher_quality.max_symbol_word_ratio=0.2 (repeatable)",
     )
     p.add_argument("--config", metavar="FILE.yaml", help="settings as YAML: {block: {setting: value}}")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="then run the run's own blocks after the quality filters (dedup, PII, tokenize, with its "
+        "settings): NEWDIR holds what a full rerun with the new thresholds writes",
+    )
     p.add_argument("--workers", type=at_least(1), help="worker processes (default: one per core)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
@@ -65,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
     from curate.funnel import format_funnel
 
     result = refilter(
-        args.outdir, args.output, changes_from_args(args), LocalExecutor(args.workers), not args.no_progress
+        args.outdir,
+        args.output,
+        changes_from_args(args),
+        LocalExecutor(args.workers),
+        not args.no_progress,
+        args.full,
     )
     print(format_funnel(result.stats))
     print(f"stats: {args.output}/stats.json")
