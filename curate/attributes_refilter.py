@@ -19,7 +19,7 @@ from curate.storage import file_names, filesystem, join
 
 
 def attribute_files(outdir: str) -> list[str]:
-    """The attributes files of ``outdir``; a ConfigError unless every committed shard has one."""
+    """The attributes files of ``outdir``'s committed shards; a ConfigError unless each has one."""
     folder = join(outdir, "attributes")
     names = sorted(n for n in file_names(folder) if n.endswith(".parquet"))
     if not names:
@@ -31,7 +31,8 @@ def attribute_files(outdir: str) -> list[str]:
             f"{outdir}: {len(missing)} committed shard(s) have no scores (written without --write-scores, "
             f"e.g. {missing[0]}); a refilter would silently lose them: rerun those into a new folder"
         )
-    return [join(folder, n) for n in names]
+    # a shard whose later pass failed has scores but no output yet: like the run's data/, leave it out
+    return [join(folder, n) for n in names if n[: -len(".parquet")] in done]
 
 
 def scored_blocks(path: str) -> list[dict[str, Any]]:
