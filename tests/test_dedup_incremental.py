@@ -69,13 +69,18 @@ def _decisions(out: Path) -> tuple[set[str], dict[str, tuple[str, int]]]:
     return written, removed
 
 
-@pytest.mark.parametrize("removal", ["components", "direct"])
+@pytest.mark.parametrize(
+    "settings",
+    [{"removal": "components"}, {"removal": "direct"}, {"verify_threshold": 0.8}],
+    ids=["components", "direct", "verified"],
+)
 def test_grown_runs_recompute_nothing_old_and_equal_one_shot(
-    shards: list[Path], tmp_path: Path, removal: str
+    shards: list[Path], tmp_path: Path, settings: dict
 ) -> None:
     """Three growing runs (1, 2, 4 shards): each bands and plans only its new shards, and the
-    final folder equals one run over all four (same removed documents, kept ids, cluster ids)."""
-    config = MinHashConfig(partitions=2, removal=removal)  # type: ignore[arg-type]
+    final folder equals one run over all four (same removed documents, kept ids, cluster ids);
+    with exact verification too (edges to earlier batches are checked against their stored sets)."""
+    config = MinHashConfig(partitions=2, **settings)
     out = tmp_path / "grown"
     for count, new in ((1, 1), (2, 1), (4, 2)):
         result = _run(shards[:count], out, MinHashDedup(config))

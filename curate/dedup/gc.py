@@ -3,7 +3,8 @@
 Policy (run automatically after each committed batch, and by ``curate gc OUTDIR [--dry-run]``):
 
 * **plan folders** (``plans/<id>/``: edges, candidates, markers) of committed batches, except
-  the latest one (kept for inspection; nothing reads it); uncommitted plans whose shards a
+  the latest one (kept for inspection, without its copies of verification payloads; nothing
+  reads it); uncommitted plans whose shards a
   committed batch of the same settings already holds (superseded). An uncommitted plan over
   shards no batch holds is kept: a rerun resumes it. So is one made with other settings (a
   rebuild in progress).
@@ -118,6 +119,10 @@ def collect_step(step_root: str, dry_run: bool = False) -> Collected:
     for pid in _plans_to_remove(step, ledger, plan_dirs):
         sweep.remove_tree(join("plans", pid), "plans")
         sweep.out.plans.append(pid)
+    if ledger.batches:  # the latest committed plan stays for inspection, without its payload copies
+        for path, size in sweep.listing(join("plans", ledger.batches[-1]["plan"], "verify", "fetched")):
+            if path.endswith(".parquet"):
+                sweep.remove(path, size, "plans")
     _sweep_shard_files(sweep, committed)
     _sweep_removals(sweep, step, [p for p in plan_dirs if p not in sweep.out.plans])
     _sweep_index(sweep, ledger)
