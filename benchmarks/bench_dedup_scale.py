@@ -267,7 +267,7 @@ def bench_stages(texts: list[str], workdir: Path, variants: int) -> dict[str, An
     for sid, part in zip(shard_ids, parts, strict=True):
         write_shard_signatures(layout, sid, (Document(id=v.id, text=v.text) for v in part), config)
     times["ours"]["signatures"] = time.perf_counter() - t0
-    stats = run_global_stages(step_root, shard_ids, SerialExecutor(), config)
+    stats = run_global_stages(step_root, shard_ids, SerialExecutor(), config, collect=False)
     times["ours"].update({k: stats["seconds"][k] for k in ("bands", "pairs", "cluster")})
     t0 = time.perf_counter()
     ours_kept = set()
@@ -402,7 +402,7 @@ def child_ours(
     config = MinHashConfig(verify_threshold=verify_threshold, verify_method="estimate")
     with MemorySampler() as mem:
         t0 = time.perf_counter()
-        stats = run_global_stages(str(workdir / "minhash_dedup"), shard_ids, LocalExecutor(workers), config)
+        stats = run_global_stages(str(workdir / "minhash_dedup"), shard_ids, LocalExecutor(workers), config, collect=False)
         wall = time.perf_counter() - t0
     plan = workdir / "minhash_dedup" / "plans" / stats["plan"]
     verify: dict[str, Any] = {}
@@ -424,9 +424,9 @@ def child_ours(
         "union_find_rounds": stats["union_find_rounds"],
         "disk_mb": {
             "signatures": _du_mb(workdir / "minhash_dedup" / "sigs"),
-            "bands": _du_mb(plan / "bands"),
+            "bands": _du_mb(workdir / "minhash_dedup" / "bands"),  # one key-sorted file per shard
             "edges": _du_mb(plan / "edges"),
-            "removals": _du_mb(plan / "removals"),
+            "removals": _du_mb(workdir / "minhash_dedup" / "removals"),
         },
         **verify,
         **mem.result(),

@@ -54,7 +54,7 @@ def run_setting(name: str, config: MinHashConfig, texts: list[list[tuple[str, st
             write_shard_signatures(layout, sid, (Document(id=i, text=t) for i, t in rows), config)
         sig_cpu = time.process_time() - t0
         t0 = time.perf_counter()
-        stats = run_global_stages(root, ids, LocalExecutor(workers), config)
+        stats = run_global_stages(root, ids, LocalExecutor(workers), config, collect=False)
         wall = time.perf_counter() - t0
         sig_bytes = _size([Path(layout.sig(s)) for s in ids])
         shingle_bytes = _size([Path(layout.shingles(s)) for s in ids])

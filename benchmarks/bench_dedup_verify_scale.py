@@ -201,7 +201,7 @@ def child_global(
     root = _step_root(workdir, setting)
     with MemorySampler() as mem:
         t0 = time.perf_counter()
-        stats = run_global_stages(str(root), shard_ids, LocalExecutor(workers), config)
+        stats = run_global_stages(str(root), shard_ids, LocalExecutor(workers), config, collect=False)
         wall = time.perf_counter() - t0
     plan = root / "plans" / stats["plan"]
     edges = plan / "verify" / "edges" if config.verify_threshold is not None else plan / "edges"
@@ -223,11 +223,11 @@ def child_global(
         "disk_mb": {
             "sigs": _du_mb(root / "sigs"),
             "shingles": _du_mb(root / "shingles") if (root / "shingles").exists() else 0.0,
-            "bands": _du_mb(plan / "bands"),
+            "bands": _du_mb(root / "bands"),  # one key-sorted file per shard
             "candidates": _du_mb(plan / "candidates") if (plan / "candidates").exists() else 0.0,
             "fetched": _du_mb(plan / "verify" / "fetched") if (plan / "verify").exists() else 0.0,
             "edges": _du_mb(edges),
-            "removals": _du_mb(plan / "removals"),
+            "removals": _du_mb(root / "removals"),
             "plan_total": _du_mb(plan),
         },
         **mem.result(),

@@ -145,8 +145,12 @@ def run_global_stages(
     config: MinHashConfig,
     fault: str | None = None,
     written: int = 0,
+    collect: bool = True,
 ) -> dict[str, Any]:
     """Stages 1-4 over the shards not yet committed in the folder's ledger; returns the batch's stats.
+
+    ``collect=False`` leaves what the commit makes garbage (benchmarks that measure the disk a
+    batch uses while it runs); ``curate gc`` collects it later.
 
     The folder's committed batches are an append-only index this batch is deduplicated against
     (their documents win); with ``config.index_dir`` so are other folders' runs. The first
@@ -245,7 +249,7 @@ def run_global_stages(
     # and so is what the committed batches no longer need (superseded plans, committed shards' files)
     t0 = time.perf_counter()
     orphans = remove_orphans(step_root, plan.plan_id)
-    collected = collect_step(step_root)
+    collected = collect_step(step_root, dry_run=not collect)
     seconds["gc"] = round(time.perf_counter() - t0, 3)
     return {**stats, "batches": len(ledger.batches), "orphans_removed": orphans, "gc": collected.to_dict()}
 
