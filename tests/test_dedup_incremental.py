@@ -71,8 +71,13 @@ def _decisions(out: Path) -> tuple[set[str], dict[str, tuple[str, int]]]:
 
 @pytest.mark.parametrize(
     "settings",
-    [{"removal": "components"}, {"removal": "direct"}, {"verify_threshold": 0.8}],
-    ids=["components", "direct", "verified"],
+    [
+        {"removal": "components"},
+        {"removal": "direct"},
+        {"verify_threshold": 0.8},
+        {"partitions": None, "records_per_partition": 600},  # partitions grow with the index: 1, 2, 4, 8
+    ],
+    ids=["components", "direct", "verified", "growing-partitions"],
 )
 def test_grown_runs_recompute_nothing_old_and_equal_one_shot(
     shards: list[Path], tmp_path: Path, settings: dict
@@ -80,8 +85,9 @@ def test_grown_runs_recompute_nothing_old_and_equal_one_shot(
     """Three growing runs (1, 2, 4 shards): each bands and plans only its new shards, and the
     final folder equals one run over all four (same removed documents, kept ids, cluster ids);
     with exact verification too (edges to earlier batches are checked against their stored sets)."""
-    config = MinHashConfig(partitions=2, **settings)
+    config = MinHashConfig(**{"partitions": 2, **settings})
     out = tmp_path / "grown"
+    bits: list[int] = []
     for count, new in ((1, 1), (2, 1), (4, 2)):
         result = _run(shards[:count], out, MinHashDedup(config))
         assert result.ok, result.failed
@@ -90,11 +96,14 @@ def test_grown_runs_recompute_nothing_old_and_equal_one_shot(
         assert stats["docs"] == sum(pq.read_metadata(p).num_rows for p in shards[count - new : count])
         assert stats["committed_shards"] == count - new
         assert len(list((out / "_work" / "minhash_dedup" / "plans").iterdir())) == 1, "superseded plans go"
+        bits.append(stats["partitions"])
     once = tmp_path / "once"
     assert _run(shards, once, MinHashDedup(config)).ok
     grown_written, grown_removed = _decisions(out)
     once_written, once_removed = _decisions(once)
     assert grown_removed, "the inputs must hold near-duplicates across runs"
+    if settings.get("partitions", 2) is None:
+        assert bits[0] < bits[-1], bits
     assert grown_written == once_written and grown_removed == once_removed
     assert len(grown_written) + len(grown_removed) == sum(pq.read_metadata(p).num_rows for p in shards)
 

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.bands import band_table, partition_of, read_band_partition
+from curate.dedup.bands import band_table, key_range, partition_of, read_band_partition, read_key_range
 from curate.dedup.index_manifest import IndexRun, is_own_run, manifest_path, read_manifest
 from curate.dedup.layout import (
     attempt_path,
@@ -99,7 +99,12 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
                     f"partition file {path} is missing; the index is damaged (restore the file or "
                     "remove the run from manifest.json and its files)"
                 )
-            t = read_parquet(path)
+            if run.sorted_keys:  # only the row groups of this partition's key range
+                lo, hi = key_range(plan.bits, part)
+                t = read_key_range(path, lo, hi, ["key", "doc"])
+                exact = True
+            else:
+                t = read_parquet(path)
             k = t.column("key").to_numpy()
             d = t.column("doc").to_numpy() + run.shift
             if not exact:

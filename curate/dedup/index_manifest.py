@@ -28,6 +28,7 @@ class IndexRun:
     # folder's own batches store docs numbered across all its batches, so one of them can name
     # a document of an earlier batch (the survivor of its component)
     doc_shift: int | None = None
+    sorted_keys: bool = False  # files sorted by key (a folder's own batches): a partition reads its key range
 
     def folder(self, default: str | None) -> str:
         """The index folder holding this run's files."""

@@ -71,7 +71,15 @@ class Ledger:
             parts = tuple(b.get("parts") or ())
             runs.append(
                 IndexRun(
-                    b["name"], at, n, int(b["bits"]), parts, b.get("attempt"), step.local_index, first_offset
+                    b["name"],
+                    at,
+                    n,
+                    int(b["bits"]),
+                    parts,
+                    b.get("attempt"),
+                    step.local_index,
+                    first_offset,
+                    True,
                 )
             )
             at += n

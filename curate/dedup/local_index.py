@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 
-from curate.dedup.bands import band_table, read_band_partition
+from curate.dedup.bands import BAND_ROW_GROUP, band_table, read_band_partition
 from curate.dedup.index import part_path, write_index_ids, write_index_payloads
 from curate.dedup.layout import (
     commit,
@@ -25,11 +26,10 @@ from curate.dedup.layout import (
     new_attempt,
     read_parquet,
     replace_marker,
-    write_parquet,
 )
 from curate.dedup.ledger import Ledger, append_batch
 from curate.dedup.plan import Plan
-from curate.storage import iter_json
+from curate.storage import atomic_open, iter_json
 
 
 def stores_survivors(plan: Plan) -> bool:
@@ -74,9 +74,11 @@ def local_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str
     local = docs - plan.n_external
     order = np.lexsort((local, keys))  # sorted by key: a later batch looks a key range up
     attempt = new_attempt()
-    write_parquet(
-        part_path(plan.step.local_index, part, plan.run_name, attempt), band_table(keys[order], local[order])
-    )
+    path = part_path(plan.step.local_index, part, plan.run_name, attempt)
+    with atomic_open(path, "wb") as f:  # row groups with min/max statistics, as the shards' band files
+        pq.write_table(
+            band_table(keys[order], local[order]), f, compression="zstd", row_group_size=BAND_ROW_GROUP
+        )
     maybe_fail(fault, "local_index", part)
     return commit(plan.layout.local_part_marker(part), {"records": int(keys.size)}, attempt)
 
