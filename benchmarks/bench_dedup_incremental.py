@@ -111,6 +111,8 @@ def hourly(work: Path, shards: list[list[Path]], flags: list[str]) -> list[dict]
     inputs: list[str] = []
     for r, batch in enumerate(shards):
         inputs += [str(p) for p in batch]
+        # what the index lookup reads: every earlier batch's key files (the folder's own index)
+        index_mb = sum(du(p) for p in (out / "_work" / "minhash_dedup" / "index").glob("p*")) / 1e6
         r0, w0 = io_counters()
         t0 = time.perf_counter()
         assert quiet([*inputs, "-o", str(out), *flags]) == 0
@@ -125,6 +127,8 @@ def hourly(work: Path, shards: list[list[Path]], flags: list[str]) -> list[dict]
                 "docs_total": stats["rows_in"],
                 "wall_s": wall,
                 "read_mb": (r1 - r0) / 1e6,
+                "new_input_mb": sum(p.stat().st_size for p in batch) / 1e6,
+                "index_mb": index_mb,
                 "written_mb": (w1 - w0) / 1e6,
                 "bands_s": sec.get("bands", 0.0),
                 "pairs_s": sec.get("pairs", 0.0),
@@ -144,15 +148,16 @@ def hourly(work: Path, shards: list[list[Path]], flags: list[str]) -> list[dict]
 
 
 HEADER = (
-    "| run | inputs | docs in folder | wall s | read MB | written MB | bands s | pairs s | cluster s "
+    "| run | inputs | docs in folder | wall s | read MB | of which new inputs MB | index keys MB | written MB | bands s | pairs s | cluster s "
     "| index+commit s | gc s | band files written | index docs | removed (folder) | _work MB | gc freed MB | plan folders |"
 )
 
 
 def _row(r: dict) -> str:
     return (
-        f"| {r['run']} | {r['inputs']} | {r['docs_total']:,} | {r['wall_s']:.2f} | {r['read_mb']:.1f} | "
-        f"{r['written_mb']:.1f} | {r['bands_s']:.3f} | {r['pairs_s']:.3f} | {r['cluster_s']:.3f} | "
+        f"| {r['run']} | {r['inputs']} | {r['docs_total']:,} | {r['wall_s']:.2f} | {r['read_mb']:.2f} | "
+        f"{r['new_input_mb']:.2f} | {r['index_mb']:.2f} | "
+        f"{r['written_mb']:.2f} | {r['bands_s']:.3f} | {r['pairs_s']:.3f} | {r['cluster_s']:.3f} | "
         f"{r['index_s']:.3f} | {r['gc_s']:.3f} | {r['band_files']} | {r['index_docs']:,} | "
         f"{r['removed_total']:,} | {r['folder_mb']:.1f} | {r['gc_freed_mb']:.1f} | {r['plans']} |"
     )

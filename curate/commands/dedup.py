@@ -316,8 +316,11 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 when done; 1 when a task failed (its error is printed; rerunning resumes)."""
     config = config_from_args(args)
     paths = _expand(args.inputs)
-    _check_columns(paths, args.id_column, args.text_column)
     outdir = args.output.rstrip("/")
+    ledger = read_ledger(join(outdir, "_work", STEP))
+    committed = set(ledger.shards) if ledger is not None else set()
+    # inputs a batch already holds were checked then: a grown run reads only the new ones' footers
+    _check_columns([p for p in paths if Shard(p).id not in committed], args.id_column, args.text_column)
     try:
         with RunLock(outdir):  # LockedError (another run holds it) is exit 3 on the command line
             return _run(args, config, paths, outdir)
@@ -341,13 +344,24 @@ def _reset_if_changed(
     path_of = dict(zip(shard_ids, paths, strict=True))
     for sid in ledger.shards:
         done = marker(join(outdir, "_done", f"{sid}.json"))
-        if done is not None and sid in path_of and done.get("source") != input_identity(path_of[sid]):
+        if done is not None and sid in path_of and not _unchanged(path_of[sid], done.get("source") or {}):
             print(
                 f"curate dedup: {path_of[sid]} changed since it was deduplicated: redoing the folder",
                 file=sys.stderr,
             )
             write_ledger(step_root, Ledger(config_key(config)))
             return
+
+
+def _unchanged(path: str, source: dict[str, Any]) -> bool:
+    """Whether ``path`` still has the identity ``source``: size and version first (one ``info``
+    call, no read), the footer hash only when those agree but cannot tell (no version recorded)."""
+    fs, p = filesystem(path)
+    info = fs.info(p)
+    version = {k: str(info[k]) for k in source.get("version", {}) if info.get(k) is not None}
+    if int(info["size"]) != source.get("size") or version != source.get("version"):
+        return False
+    return bool(source.get("version")) or input_identity(path) == source
 
 
 def _run(args: argparse.Namespace, config: MinHashConfig, paths: list[str], outdir: str) -> int:
@@ -368,8 +382,13 @@ def _run(args: argparse.Namespace, config: MinHashConfig, paths: list[str], outd
     batch_of = read_ledger(step_root).batch_of()  # type: ignore[union-attr]
 
     write_tasks = []
+    kept_as_is = []  # committed before, checked unchanged above, output committed: not read again
     for sid, path, name in zip(shard_ids, paths, names, strict=True):
         out_path = join(outdir, name)
+        done = marker(join(outdir, "_done", f"{sid}.json")) if sid in committed else None
+        if done is not None and done.get("plan") == batch_of[sid]["plan"]:
+            kept_as_is.append({**done, "skipped": True})
+            continue
         write_tasks.append(
             (
                 sid,
@@ -383,7 +402,7 @@ def _run(args: argparse.Namespace, config: MinHashConfig, paths: list[str], outd
                 ),
             )
         )
-    written = run_stage(executor, "write", write_task, write_tasks)
+    written = run_stage(executor, "write", write_task, write_tasks) + kept_as_is
 
     removed_tables = []
     for sid, path in zip(shard_ids, paths, strict=True):
