@@ -126,6 +126,11 @@ def collect_step(step_root: str, dry_run: bool = False) -> Collected:
     _sweep_shard_files(sweep, committed)
     _sweep_removals(sweep, step, [p for p in plan_dirs if p not in sweep.out.plans])
     _sweep_index(sweep, ledger)
+    latest = ledger.batches[-1].get("kept_counts") if ledger.batches else None
+    for info in sweep.fs.ls(sweep.root, detail=True):  # removed documents per survivor: the latest only
+        name = posixpath.basename(info["name"])
+        if name.startswith("kept_counts.") and name != f"kept_counts.{latest}.parquet":
+            sweep.remove(info["name"], int(info.get("size") or 0), "removals")
     return sweep.out
 
 

@@ -84,6 +84,10 @@ class StepLayout:
         """Names the plan and attempt of a committed shard's removal list (one small read per shard)."""
         return join(self.root, "removals", f"{safe_name(shard_id)}.json")
 
+    def kept_counts(self, attempt: str) -> str:
+        """Removed documents per survivor over the folder's batches (named by the latest ledger entry)."""
+        return join(self.root, f"kept_counts.{attempt}.parquet")
+
     @property
     def ledger(self) -> str:
         """The committed batches, in order: the commit point of each incremental run."""

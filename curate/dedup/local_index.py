@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.dedup.bands import BAND_ROW_GROUP, band_table, read_band_partition
@@ -26,10 +27,13 @@ from curate.dedup.layout import (
     new_attempt,
     read_parquet,
     replace_marker,
+    write_parquet,
 )
 from curate.dedup.ledger import Ledger, append_batch
 from curate.dedup.plan import Plan
 from curate.storage import atomic_open, iter_json
+
+KEPT_COUNTS = pa.schema([("kept_id", pa.string()), ("n", pa.int64())])
 
 
 def stores_survivors(plan: Plan) -> bool:
@@ -83,6 +87,30 @@ def local_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str
     return commit(plan.layout.local_part_marker(part), {"records": int(keys.size)}, attempt)
 
 
+def _kept_counts(
+    plan: Plan, ledger: Ledger, cluster: dict[str, Any], attempt: str
+) -> tuple[pa.Table, dict[str, int]]:
+    """The folder's removed documents per survivor (the last batch's counts plus this batch's), and
+    from them the folder's ``{cluster size: clusters}``: what a report of the whole folder shows."""
+    step = plan.step
+    parts = [read_parquet(plan.layout.removals_file(sid, cluster), ["kept_id"]) for sid in plan.shard_ids]
+    new = pa.table({"kept_id": pa.concat_arrays([t.column("kept_id").combine_chunks() for t in parts])})
+    new = new.group_by("kept_id").aggregate([("kept_id", "count")]).rename_columns(["kept_id", "n"])
+    previous = ledger.batches[-1].get("kept_counts") if ledger.batches else None
+    tables = [new.cast(KEPT_COUNTS)]
+    if previous:
+        tables.append(read_parquet(step.kept_counts(previous)).cast(KEPT_COUNTS))
+    merged = (
+        pa.concat_tables(tables)
+        .group_by("kept_id")
+        .aggregate([("n", "sum")])
+        .rename_columns(["kept_id", "n"])
+    )
+    write_parquet(step.kept_counts(attempt), merged)
+    sizes, clusters = np.unique(merged.column("n").to_numpy() + 1, return_counts=True)
+    return merged, {str(int(a)): int(b) for a, b in zip(sizes, clusters, strict=True)}
+
+
 def commit_batch(plan: Plan, ledger: Ledger, stats: dict[str, Any]) -> Ledger:
     """Ids (and verification payloads), removal-list pointers, then the ledger entry: the batch's commit."""
     if plan.run_name in ledger.names:
@@ -105,6 +133,14 @@ def commit_batch(plan: Plan, ledger: Ledger, stats: dict[str, Any]) -> Ledger:
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(point, plan.shard_ids))
+    counts, sizes = _kept_counts(plan, ledger, cluster, attempt)
+    stats = {
+        **stats,
+        "removed_batch": stats.get("removed"),
+        "cluster_sizes_batch": stats.get("cluster_sizes"),
+        "removed": int(counts.column("n").to_numpy().sum()) if counts.num_rows else 0,  # the folder's
+        "cluster_sizes": sizes,
+    }
     entry = {
         "name": plan.run_name,
         "plan": plan.plan_id,
@@ -114,6 +150,7 @@ def commit_batch(plan: Plan, ledger: Ledger, stats: dict[str, Any]) -> Ledger:
         "parts": parts,
         "attempt": attempt,
         "cluster_attempt": cluster.get("attempt"),
+        "kept_counts": attempt,
         "stats": stats,
     }
     return append_batch(plan.step_root, ledger, entry)
