@@ -251,7 +251,13 @@ def run_global_stages(
     orphans = remove_orphans(step_root, plan.plan_id)
     collected = collect_step(step_root, dry_run=not collect)
     seconds["gc"] = round(time.perf_counter() - t0, 3)
-    return {**stats, "batches": len(ledger.batches), "orphans_removed": orphans, "gc": collected.to_dict()}
+    committed = ledger.batches[-1]["stats"]  # with the folder's totals, as the commit recorded them
+    return {
+        **committed,
+        "batches": len(ledger.batches),
+        "orphans_removed": orphans,
+        "gc": collected.to_dict(),
+    }
 
 
 class MinHashDedup(GlobalStep):
