@@ -364,11 +364,12 @@ def test_minhash_dedup_runs_as_ray_tasks_survives_a_node_death_and_equals_local(
         "fetch_task": n,
         "verify_task": n,
         "cluster_task": 1,
+        "local_part_task": config.partitions,  # the batch's keys into the folder's own index
     }
     # the plan (every shard id) went to the object store once per stage of several tasks (bands,
-    # pairs, fetch, verify), not once per task; the pickled pipeline once per pass if above ``inline_bytes``
+    # pairs, fetch, verify, local index), not once per task; the pickled pipeline once per pass if above ``inline_bytes``
     big_pipeline = len(cloudpickle.dumps(pipeline(MinHashDedup(config)))) > executor.config.inline_bytes
-    assert executor.objects_put == 4 + (2 if big_pipeline else 0)
+    assert executor.objects_put == 5 + (2 if big_pipeline else 0)
 
     def decisions(stats: dict) -> dict:
         g = dict(stats["global_steps"]["minhash_dedup"])

@@ -114,14 +114,14 @@ def _batch(
     ledger = read_ledger(step_root)
     if ledger is not None and ledger.config != key:
         if written:
-            raise ValueError(
+            raise StageFailed(
                 "minhash_dedup: this folder's committed batches were deduplicated with other settings; "
                 "its written shards are final: use another output folder"
             )
         ledger = None
     if ledger is None:
         if written:
-            raise FileNotFoundError(
+            raise StageFailed(
                 f"minhash_dedup: {written} shard(s) are already written but {StepLayout(step_root).ledger} "
                 "is missing (a folder made before incremental dedup): rerun into a new output folder"
             )
@@ -130,7 +130,7 @@ def _batch(
     if len(done) < written or shard_ids[: len(done)] != done:
         if set(shard_ids) <= set(done):
             return ledger, []
-        raise ValueError(
+        raise StageFailed(
             "minhash_dedup: the input list must start with the folder's committed shards, in their order "
             f"({len(done)} committed; the first that differs: "
             f"{next((a for a, b in zip(shard_ids, done, strict=False) if a != b), '?')!r})"
