@@ -95,3 +95,16 @@ def test_the_run_names_its_engine(gpt2_tokenizer: Path) -> None:
     prov = provenance(_Pipeline())
     assert prov["tokenizer_engine"].startswith("tiktoken")
     assert "ids identical to tokenizers" in describe(prov)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "cl100k"])
+def test_unicode_classes_split_alike(name: str) -> None:
+    """The split regex runs on onig in HF and on fancy-regex in tiktoken: their Unicode tables
+    must agree on \\p{L}/\\p{N}/\\s. Every 61st code point in five contexts here (all 1.1M code
+    points agreed when measured, benchmarks/README_fineweb.md)."""
+    path = str(shared_path("tokenizers", f"{name}.json"))
+    hf, fast = Tokenizer.from_file(path), TiktokenBPE.from_file(path)
+    chars = [chr(cp) for cp in range(0x20, 0x110000, 61) if not 0xD800 <= cp <= 0xDFFF]
+    texts = [f"a{ch}b {ch}1 {ch}{ch} x{ch}'s\n{ch} " for ch in chars]
+    expected = hf.encode_batch_fast(texts, add_special_tokens=False)
+    assert [fast.encode(t) for t in texts] == [e.ids for e in expected]
