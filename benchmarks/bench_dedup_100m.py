@@ -7,9 +7,12 @@ What runs, per size (each size in a fresh process; ``--sizes``, default 1M,3M,10
    shard of 500k documents sorted by key (the layout ``curate/dedup`` adopted for incremental
    runs: a partition of the keys' top bits, <= 4M keys, is a key range of every shard's file), one
    task per shard on 2 worker processes (``LocalExecutor(2)``);
-2. ``pairs``: per partition, that key range of every shard's file (row groups by min/max), sorted,
+2. ``pairs``: per partition, that key range of every shard's file (its rows found from the
+   partition starts the bands task saved, each shard's footer parsed once per worker), sorted,
    equal keys linked to their smallest document (``curate.dedup.pairs.star_edges``, the
-   production function), edges written;
+   production function), edges written. (Selecting row groups by their min/max statistics
+   instead, a Python loop over every row group per (partition, shard), made this stage grow as
+   N^1.46 from 10M to 100M: shards x partitions x row groups is cubic in N);
 3. ``components``: the single task (``curate.dedup.components.connected_components`` over the
    edges copied to local memmaps, as ``cluster_task`` does) and the distributed one
    (``curate.dedup.components_ray.star_components``, ``--cluster-tasks`` partitions, phases as
@@ -159,45 +162,56 @@ class KeyModel:
 
 
 def band_task(model: KeyModel, workdir: str, shard: int, first: int, n: int, bits: int) -> int:
-    """Bands stage: one shard's keys in one file, sorted by key (key, position), row groups of about one
-    partition each: the layout ``curate/dedup`` moved to for incremental runs (keys stored once per shard)."""
+    """Bands stage: one shard's keys in one file, sorted by key (key, position): the layout
+    ``curate/dedup`` moved to for incremental runs (keys stored once per shard). Beside it, where
+    each partition starts (``partition_starts``): what a band marker can record, so that pairs
+    tasks find their rows without scanning the row groups' statistics."""
     from curate.storage import atomic_open
 
     keys = model.keys(first, n).ravel()
     pos = np.repeat(np.arange(n, dtype=np.uint32), BANDS)
     order = np.argsort(keys, kind="stable")
-    table = pa.table({"key": pa.array(keys[order], pa.uint64()), "pos": pa.array(pos[order], pa.uint32())})
+    keys = keys[order]
+    table = pa.table({"key": pa.array(keys, pa.uint64()), "pos": pa.array(pos[order], pa.uint32())})
     with atomic_open(f"{workdir}/bands/s{shard:05d}.parquet", "wb") as f:
-        pq.write_table(table, f, compression="zstd", row_group_size=max(4096, keys.size >> bits))
+        pq.write_table(table, f, compression="zstd", row_group_size=row_group_rows(keys.size, bits))
+    edges = np.array([p << (64 - bits) for p in range(1 << bits)], dtype=np.uint64)
+    starts = np.append(np.searchsorted(keys, edges), keys.size)
+    np.save(f"{workdir}/bands/s{shard:05d}.starts.npy", starts)
     return int(keys.size)
 
 
-def read_key_range(path: str, lo: int, hi: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows with ``lo <= key < hi`` of a key-sorted file, reading only the row groups that hold them."""
-    pf = pq.ParquetFile(path)
-    md = pf.metadata
-    groups = []
-    for g in range(md.num_row_groups):
-        st = md.row_group(g).column(0).statistics
-        if st is None or not st.has_min_max or (st.max >= lo and (hi is None or st.min < hi)):
-            groups.append(g)
-    t = pf.read_row_groups(groups)
-    keys, pos = t.column("key").to_numpy(), t.column("pos").to_numpy()
-    a = int(np.searchsorted(keys, np.uint64(lo)))
-    b = keys.size if hi is None else int(np.searchsorted(keys, np.uint64(hi)))
-    return keys[a:b], pos[a:b]
+def row_group_rows(records: int, bits: int) -> int:
+    """A quarter of a partition's share of a shard: a partition's rows span ~5 row groups (<= 1.25x read)."""
+    return max(4096, (records >> bits) // 4)
+
+
+_FOOTERS: dict[str, Any] = {}  # per worker process: each shard's footer parsed once, not once per partition
+
+
+def read_rows(path: str, start: int, end: int, rows_per_group: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``[start, end)`` of a band file, reading only the row groups that hold them."""
+    if end <= start:
+        return np.empty(0, np.uint64), np.empty(0, np.uint32)
+    md = _FOOTERS.get(path)
+    if md is None:
+        md = _FOOTERS[path] = pq.read_metadata(path)
+    first, last = start // rows_per_group, (end - 1) // rows_per_group
+    t = pq.ParquetFile(path, metadata=md).read_row_groups(range(first, last + 1))
+    t = t.slice(start - first * rows_per_group, end - start)
+    return t.column("key").to_numpy(), t.column("pos").to_numpy()
 
 
 def pairs_task(workdir: str, part: int, shards: int, bits: int) -> int:
-    """Pairs stage: the partition's key range of every shard, equal keys linked (production ``star_edges``)."""
+    """Pairs stage: the partition's rows of every shard, equal keys linked (production ``star_edges``)."""
     from curate.dedup.layout import write_parquet
     from curate.dedup.pairs import edge_table, star_edges
 
-    lo = part << (64 - bits) if bits else 0
-    hi = None if part + 1 == 1 << bits else (part + 1) << (64 - bits)
     keys, docs = [], []
     for s in range(shards):
-        k, p = read_key_range(f"{workdir}/bands/s{s:05d}.parquet", lo, hi)
+        starts = np.load(f"{workdir}/bands/s{s:05d}.starts.npy")
+        rows = row_group_rows(int(starts[-1]), bits)
+        k, p = read_rows(f"{workdir}/bands/s{s:05d}.parquet", int(starts[part]), int(starts[part + 1]), rows)
         keys.append(k)
         docs.append(p.astype(np.int64) + s * SHARD_DOCS)
     u, v = star_edges(np.concatenate(keys), np.concatenate(docs))
