@@ -135,12 +135,14 @@ def hourly(work: Path, shards: list[list[Path]], flags: list[str]) -> list[dict]
                 "cluster_s": sec.get("cluster", 0.0),
                 "index_s": sec.get("local_index", 0.0) + sec.get("commit", 0.0),
                 "gc_s": sec.get("gc", 0.0),
-                "band_files": stats["band_files_written"],
-                "index_docs": stats["index_docs"],
-                "removed_total": stats["removed_total"],
+                # .get: ``--old`` runs a checkout from before batches, whose stats have fewer keys
+                "band_files": stats.get("band_files_written", stats.get("partitions", 0) * len(inputs)),
+                "index_docs": stats.get("index_docs", 0),
+                "removed_total": stats.get("removed_total", stats.get("removed", 0)),
                 "folder_mb": du(out / "_work") / 1e6,
                 "gc_freed_mb": stats.get("gc", {}).get("bytes", 0) / 1e6,
                 "plans": len(list((out / "_work" / "minhash_dedup" / "plans").iterdir())),
+                "curate": dedup_cli.__file__,
             }
         )
         print(_row(rows[-1]), flush=True)
