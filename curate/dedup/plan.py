@@ -153,8 +153,8 @@ def make_plan(
         sig_attempts.append(info.get("attempt"))
         short += int(info["n_short"])
     workdir_run = _run_name(step)
-    # one index entry per batch of this workdir: a grown input list re-plans every shard it has seen,
-    # so its entry supersedes the earlier ones (see ``commit_run``), which it must not dedup against
+    # the shared index's entries of this workdir are its own batches, which the folder's own index
+    # (the ledger's runs, every document) already holds: they are left out of the snapshot
     runs, n_external = index_snapshot(index_dir, config, workdir_run) if index_dir else ((), 0)
     if ledger is not None and ledger.batches:
         runs = runs + ledger.local_runs(step, n_external)

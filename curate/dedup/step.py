@@ -261,13 +261,15 @@ def run_global_stages(
 
 
 class MinHashDedup(GlobalStep):
-    """FineWeb MinHash near-dedup (5-grams, 14x8) that runs out of core and resumes.
+    """FineWeb MinHash near-dedup (5-grams, 14x8) that runs out of core, resumes, and grows by batches.
 
-    ``index_dir`` (or ``config.index_dir``) keeps band keys across runs: each run is deduplicated
+    A rerun over a grown input list deduplicates only the new shards, against the folder's own
+    append-only index of every earlier document (:mod:`curate.dedup.ledger`).
+    ``index_dir`` (or ``config.index_dir``) keeps band keys across output folders: each run is deduplicated
     against all earlier ones, whose documents always win. ``config.verify_threshold`` (off by
     default) keeps only candidate pairs whose Jaccard passes it (``verify_method``: exact, from
     shingle sets the per-shard pass stores, or estimated from the signatures). ``fault`` injects a failure
-    (``"pairs"``, ``"cluster"``, ``"pairs:3"``...) for resumability tests only.
+    (``"pairs"``, ``"cluster"``, ``"pairs:3"``, ``"local_index"``, ``"commit"``...) for resumability tests only.
     """
 
     name = "minhash_dedup"
