@@ -175,3 +175,25 @@ def test_crash_in_a_grown_run_resumes_without_duplicates(
     assert sum(b["n_docs"] for b in batches) == len(written) + len(removed)
     manifest = json.loads((index / "manifest.json").read_text())
     assert [r["n_docs"] for r in manifest["runs"]] == [b["n_docs"] for b in batches]
+
+
+def test_cli_rerun_with_other_settings_redoes_the_folder_and_collects_the_old_batches(
+    shards: list[Path], tmp_path: Path
+) -> None:
+    """``curate dedup`` into the same folder with other settings: one batch again, and the old
+    batches' plan folders and index files are collected once the new ledger commits."""
+    from curate.commands import dedup as dedup_cli
+
+    out = tmp_path / "out"
+    inputs = [str(p) for p in shards[:2]]
+    assert dedup_cli.main([inputs[0], "-o", str(out), "--partitions", "1"]) == 0
+    assert dedup_cli.main([inputs[1], "-o", str(out), "--partitions", "1"]) == 0
+    before = set(pq.read_table(out / "removed.parquet").column("id").to_pylist())
+    assert dedup_cli.main([*inputs, "-o", str(out), "--partitions", "2"]) == 0
+    step = out / "_work" / "minhash_dedup"
+    (batch,) = json.loads((step / "batches.json").read_text())["batches"]
+    assert len(batch["shards"]) == 2 and [p.name for p in (step / "plans").iterdir()] == [batch["plan"]]
+    assert {p.name.split(".")[1] for p in (step / "index").rglob("*.parquet")} == {
+        batch["name"].split(".")[1]
+    }
+    assert set(pq.read_table(out / "removed.parquet").column("id").to_pylist()) == before

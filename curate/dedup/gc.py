@@ -6,8 +6,9 @@ Policy (run automatically after each committed batch, and by ``curate gc OUTDIR 
   the latest one (kept for inspection, without its copies of verification payloads; nothing
   reads it); uncommitted plans whose shards a
   committed batch of the same settings already holds (superseded). An uncommitted plan over
-  shards no batch holds is kept: a rerun resumes it. So is one made with other settings (a
-  rebuild in progress).
+  shards no batch holds is kept: a rerun resumes it. So is one made with other settings after
+  the ledger's last commit (a rebuild in progress); one made with other settings before it was
+  superseded by the batches committed since.
 * **per-shard files of committed shards**: signatures, shingle sets and band keys (and their
   markers). A committed shard is never planned again; its band keys are in the folder's index,
   and verification payloads (when verification asks for them) in the index's ``sigs/`` or
@@ -87,10 +88,27 @@ def _plans_to_remove(step: StepLayout, ledger: Ledger, plan_ids: list[str]) -> l
         if not exists(plan_file):
             continue
         recorded = read_json(plan_file)
+        if not shards & set(recorded["key"]["shards"]):
+            continue  # shards no batch holds: a rerun resumes it
         same_settings = config_key_of(recorded.get("config", {})) == ledger.config
-        if same_settings and shards & set(recorded["key"]["shards"]):
+        # other settings: a rebuild still to commit if made after the ledger's last commit, else one
+        # the ledger's batches superseded (the ledger was started again after it, or it lost)
+        if same_settings or _older(plan_file, step.ledger):
             out.append(pid)
     return out
+
+
+def _older(path: str, than: str) -> bool:
+    """Whether ``path`` was last written before ``than`` (False when a store gives no times)."""
+    times = []
+    for p in (path, than):
+        fs, local = filesystem(p)
+        info = fs.info(local)
+        t = info.get("mtime") or info.get("LastModified") or info.get("updated")
+        if t is None:
+            return False
+        times.append(t.timestamp() if hasattr(t, "timestamp") else float(t))
+    return times[0] < times[1]
 
 
 def config_key_of(config: dict[str, Any]) -> str:
