@@ -402,7 +402,9 @@ def child_ours(
     config = MinHashConfig(verify_threshold=verify_threshold, verify_method="estimate")
     with MemorySampler() as mem:
         t0 = time.perf_counter()
-        stats = run_global_stages(str(workdir / "minhash_dedup"), shard_ids, LocalExecutor(workers), config, collect=False)
+        stats = run_global_stages(
+            str(workdir / "minhash_dedup"), shard_ids, LocalExecutor(workers), config, collect=False
+        )
         wall = time.perf_counter() - t0
     plan = workdir / "minhash_dedup" / "plans" / stats["plan"]
     verify: dict[str, Any] = {}
