@@ -291,8 +291,9 @@ def _all_inputs(step_root: str, paths: list[str]) -> tuple[list[str], list[str],
     """``(shard ids, paths, output names)`` of every input this output folder has seen, earlier first.
 
     An output folder is the deduplicated union of all its inputs: a second command with new
-    inputs and the same ``-o`` plans over the earlier ones too (their signatures are reused), as
-    a scheduled ``curate run`` does with a grown input list. Output names stay what they were.
+    inputs and the same ``-o`` deduplicates them against the earlier ones (a batch against the
+    folder's index), as a scheduled ``curate run`` does with a grown input list. Output names
+    stay what they were.
     """
     record = join(step_root, "inputs.json")
     seen: list[list[str]] = read_json(record)["inputs"] if exists(record) else []
@@ -304,8 +305,8 @@ def _all_inputs(step_root: str, paths: list[str]) -> tuple[list[str], list[str],
         taken.add(seen[-1][2])
     if new and len(seen) > len(new):
         print(
-            f"curate dedup: {len(seen) - len(new)} earlier input(s) of this output folder are deduplicated "
-            f"together with {len(new)} new one(s)",
+            f"curate dedup: {len(new)} new input(s) are deduplicated against the {len(seen) - len(new)} "
+            "earlier input(s) of this output folder (their outputs are final)",
             file=sys.stderr,
         )
     write_json(record, {"inputs": seen})  # before any work: a crash keeps the record
