@@ -42,6 +42,7 @@ def filters(root: Path | None) -> list[Any]:
         else:
             spec = importlib.util.spec_from_file_location(f"old_{name}", root / "filters" / f"{name}.py")
             module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # dataclasses look their module up while it executes
             spec.loader.exec_module(module)  # type: ignore[union-attr]
         out.append(getattr(module, cls)())
     return out
