@@ -6,6 +6,8 @@ from typing import Any
 
 from curate.provenance import describe
 
+LABELS = "language:"  # the language block's per-label counters
+
 
 def format_funnel(stats: dict[str, Any]) -> str:
     blocks = stats.get("blocks", [])
@@ -18,9 +20,15 @@ def format_funnel(stats: dict[str, Any]) -> str:
         lines.append(
             f"{b['name']:<22}{b['docs_in']:>10}{b['docs_out']:>10}{kept:>8}{dropped:>10}{b['seconds']:>9.2f}  {reasons}"
         )
-        extra = {k: v for k, v in b.get("counters", {}).items()}
+        counters = b.get("counters", {})
+        labels = {k[len(LABELS) :]: v for k, v in counters.items() if k.startswith(LABELS)}
+        extra = {k: v for k, v in counters.items() if not k.startswith(LABELS)}
         if extra:
             lines.append(f"{'':<22}counters: " + ", ".join(f"{k}={v}" for k, v in sorted(extra.items())))
+        if labels:
+            top = sorted(labels.items(), key=lambda kv: -kv[1])
+            more = f", +{len(top) - 8} more" if len(top) > 8 else ""
+            lines.append(f"{'':<22}labelled: " + ", ".join(f"{k}={v}" for k, v in top[:8]) + more)
     lines.append("-" * 98)
     run = stats.get("run") or {}
     wall = f"; this run {run['wall_seconds']:.1f} s wall" if "wall_seconds" in run else ""

@@ -17,11 +17,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from curate.blocks import Mapper
 from curate.checks import ConfigValueError, check_range, check_types
 from curate.document import Document
+from curate.stats import BlockStats
 from curate.text.multilingual.assignment import label_for
 from curate.text.multilingual.scripts import detect_script
 from curate.text.words import ENGLISH_LABELS
@@ -102,6 +104,9 @@ def default_model_path() -> str:
     return os.path.join(spec.submodule_search_locations[0], "resources", "lid.176.ftz")
 
 
+LABEL_COUNTER = "language:"  # curate.report.languages reads these
+
+
 class LanguageFilter(Mapper):
     """Labels every document; drops those not in ``languages`` with a score above ``threshold``."""
 
@@ -126,6 +131,18 @@ class LanguageFilter(Mapper):
         k = 1 if cfg.threshold >= 0.5 or not cfg.languages or cfg.label_only else -1
         labels, scores = self._model.predict(text.replace("\n", " "), k=k)
         return {label[9:]: float(score) for label, score in zip(labels, scores, strict=True)}
+
+    def run(self, docs: Iterable[Document], stats: BlockStats) -> Iterator[Document]:
+        """:meth:`map` over ``docs``, counting every label (``language:<code>``, kept or not): the
+        report's languages of all extracted documents, not only of the written ones."""
+        counts = stats.counters
+        for doc in docs:
+            reason = self.map(doc)
+            counts[LABEL_COUNTER + doc.metadata["language"]] += 1
+            if reason is None:
+                yield doc
+            else:
+                stats.drop(reason, doc=doc)
 
     def map(self, doc: Document) -> str | None:
         pairs = self.predict(doc.text)

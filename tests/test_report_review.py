@@ -177,7 +177,8 @@ def test_language_chart_has_every_labelled_document_and_the_written_ones(folder:
     # what the English-only recipe dropped for its language is on the chart: Chinese pages
     assert rows["zh"][0] > 0 and rows["zh"][1] == 0
     assert rows["en"][0] > written["en"]  # English documents dropped by later blocks are counted too
-    assert re.search(r"Relabelling checked on ([\d,]+) written rows: \1 get the label", part)
+    # the language block counts every label it gives (filters/language.py): the chart uses those
+    assert "counters (one per document it labelled)" in part
 
 
 def test_samples_in_cjk_have_a_font_with_the_glyphs(folder: dict) -> None:

@@ -185,7 +185,7 @@ def other_counters(blocks: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
         (b["name"], k, int(v))
         for b in blocks
         for k, v in sorted((b.get("counters") or {}).items())
-        if not is_pii_counter(k)
+        if not is_pii_counter(k) and not k.startswith("language:")  # labels: the language chart
     ]
 
 
