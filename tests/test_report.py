@@ -352,3 +352,26 @@ def test_report_renders_in_headless_chromium(chromium: str, report_html: Path, t
     assert colors.get(_rgb(charts.KEPT), 0) > 5000
     assert colors.get(_rgb(charts.REMOVED), 0) > 200
     assert colors.get(_rgb(charts.ESTIMATED), 0) > 1000
+
+
+def test_dedup_sizes_fall_back_to_the_committed_removal_lists(run_dir: Path, tmp_path: Path) -> None:
+    """Without stats.json's figures or _global_done.json, the sizes come from the committed removal
+    lists, which incremental dedup keeps in ``_work/<step>/removals/`` (plan folders are collected)."""
+    import shutil
+
+    from curate.report.collect import dedup_info
+
+    stats = json.loads((run_dir / "stats.json").read_text())
+    step = (stats.get("global_steps") or {}).get("minhash_dedup")
+    if not step or not step.get("cluster_sizes"):
+        pytest.skip("this run's dedup step found no clusters: nothing to fall back to")
+    out = tmp_path / "copy"
+    shutil.copytree(run_dir, out)
+    for done in out.glob("_work/*/_global_done.json"):
+        done.unlink()
+    for plans in out.glob("_work/*/plans"):
+        shutil.rmtree(plans)  # what curate gc leaves once a later batch supersedes the plan
+    info = dedup_info(str(out), {k: v for k, v in stats.items() if k != "global_steps"})
+    assert info is not None and info.source == "_work/minhash_dedup/removals/*.parquet", info
+    assert info.sizes == {int(k): v for k, v in step["cluster_sizes"].items() if v}
+    assert info.removed == step["removed"]

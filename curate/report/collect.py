@@ -191,11 +191,28 @@ def _sizes_from(obj: Any) -> dict[int, int] | None:
     return None
 
 
-def _sizes_from_removals(plan_dir: str) -> tuple[dict[int, int] | None, int | None]:
+def _committed_removal_files(step_root: str) -> list[str]:
+    """The removal lists of the step's committed shards: ``removals/<shard>.json`` names the
+    attempt whose ``removals/<shard>.<attempt>.parquet`` is final (incremental dedup's layout)."""
+    from curate.dedup.layout import attempt_path
+
+    out = []
+    for pointer in _ls(join(step_root, "removals"), ".json"):
+        name = pointer.rsplit("/", 1)[-1]
+        if name.startswith("_"):
+            continue
+        info = read_json(pointer)
+        attempt = info.get("attempt") if isinstance(info, dict) else None
+        out.append(attempt_path(pointer[: -len(".json")] + ".parquet", attempt))
+    return [f for f in out if exists(f)]
+
+
+def _sizes_from_removals(plan_dir: str, files: list[str] | None = None) -> tuple[dict[int, int] | None, int | None]:
     """Cluster sizes from removal lists that name each removed document's survivor, if they do."""
-    files = [
-        f for f in _ls(join(plan_dir, "removals"), ".parquet") if not f.rsplit("/", 1)[-1].startswith("_")
-    ]
+    if files is None:
+        files = [
+            f for f in _ls(join(plan_dir, "removals"), ".parquet") if not f.rsplit("/", 1)[-1].startswith("_")
+        ]
     removed = 0
     survivors: Counter = Counter()
     named = False
@@ -222,7 +239,8 @@ def dedup_info(outdir: str, stats: dict[str, Any]) -> DedupInfo | None:
     1. ``stats.json`` ``global_steps[<step>]["cluster_sizes"]`` (what the step's ``run_global`` returns);
     2. ``_work/<step>/_global_done.json`` (the same dict, committed before ``stats.json``);
     3. ``_work/<step>/plans/<plan>/removals/_done.json`` with ``cluster_sizes``;
-    4. removal lists naming each removed document's survivor (a ``cluster``/``root``/... column).
+    4. removal lists naming each removed document's survivor (a ``cluster``/``root``/... column):
+       a plan's, or the committed ``_work/<step>/removals/<shard>.<attempt>.parquet`` of incremental dedup.
     With dedup output but no sizes, the info says where it looked and how many were removed.
     """
     for name, st in (stats.get("global_steps") or {}).items():
@@ -238,7 +256,7 @@ def dedup_info(outdir: str, stats: dict[str, Any]) -> DedupInfo | None:
         step = d.rstrip("/").rsplit("/", 1)[-1]
         root = join(work, step)
         if step.startswith("pass") or not (
-            exists(join(root, "plans")) or exists(join(root, "_global_done.json"))
+            exists(join(root, "plans")) or exists(join(root, "_global_done.json")) or exists(join(root, "removals"))
         ):
             continue
         gd = join(root, "_global_done.json")
@@ -273,6 +291,12 @@ def dedup_info(outdir: str, stats: dict[str, Any]) -> DedupInfo | None:
                 return DedupInfo(step, f"_work/{step}/plans/{plan_id}/removals/*.parquet", sizes, removed)
             if found is None:
                 found = DedupInfo(step, f"_work/{step}/plans/{plan_id}", {}, removed)
+        # incremental dedup keeps the final lists outside plan folders (GC removes old plans)
+        sizes, removed = _sizes_from_removals(root, _committed_removal_files(root))
+        if sizes is not None:
+            return DedupInfo(step, f"_work/{step}/removals/*.parquet", sizes, removed)
+        if removed is not None and (found is None or found.removed is None):
+            found = DedupInfo(step, f"_work/{step}/removals", {}, removed)
     return found
 
 
