@@ -278,7 +278,13 @@ def cluster() -> Any:
 
     c = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 0, "object_store_memory": 80 * 2**20, "include_dashboard": False},
+        head_node_args={
+            "num_cpus": 0,
+            "object_store_memory": 80 * 2**20,
+            "include_dashboard": False,
+            # a dead node is declared dead after ~1 s, not ~15 s: the retry starts sooner, same path
+            "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 2},
+        },
     )
     try:
         for _ in range(2):
