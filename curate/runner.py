@@ -149,6 +149,7 @@ def _run_locked(
         files = layout.pass_files(None if final else p.index)
         folder = files.folder
         remove_stale_temporaries(folder)
+        remove_stale_temporaries(files.markers)  # a driver killed while writing a marker left one here
         published, orphans = recover(files)  # a killed driver's accepted-but-unpublished shards
         if published or orphans:
             log.info(
