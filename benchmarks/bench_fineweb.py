@@ -104,22 +104,16 @@ def venv_versions(python: Path) -> dict[str, str]:
 
 
 def our_versions() -> dict[str, str]:
+    """What the runs' provenance records (curate.provenance), plus lxml (trafilatura's parser)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    found = {}
-    for dist in (
-        "curate",
-        "trafilatura",
-        "resiliparse",
-        "fastwarc",
-        "fasttext-predict",
-        "tokenizers",
-        "lxml",
-    ):
-        try:
-            found[dist] = version(dist)
-        except PackageNotFoundError:
-            found[dist] = "absent"
+    from curate.provenance import package_versions
+
+    found = package_versions()
+    try:
+        found["lxml"] = version("lxml")
+    except PackageNotFoundError:
+        found["lxml"] = "absent"
     return found
 
 
