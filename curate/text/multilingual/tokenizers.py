@@ -3,8 +3,8 @@
 Why: FineWeb-2's filters count words, n-grams and stop words with a language's own tokenizer; a
 whitespace split gives a Chinese page a handful of "words" and drops it as short. Every splitter
 here runs the real segmenter (spaCy's rule-based ``spacy.blank``, jieba, SudachiPy, pythainlp,
-khmer-nltk, LaoNLP), called as datatrove calls it, and imports it only when a document of that
-language arrives. ``words`` is datatrove's ``word_tokenize``; ``sentence_ends`` the end offsets of
+khmer-nltk, LaoNLP, Kiwi; pyvi through spaCy's ``vi``), called as datatrove calls it, and imports
+it only when a document of that language arrives. ``words`` is datatrove's ``word_tokenize``; ``sentence_ends`` the end offsets of
 its ``span_tokenize`` (what ``split_into_sentences`` cuts at).
 """
 
@@ -206,6 +206,39 @@ class LaoSplitter(WordSplitter):
         return _ends_of(text, _strip(sent_tokenize(text)))
 
 
+class KoreanSplitter(WordSplitter):
+    """Kiwi (``kiwipiepy``, ``sbg`` model from ``kiwipiepy_model``'s wheel), datatrove's KiwiTokenizer.
+
+    As datatrove: runs of 20+ digits and commas are removed first (Kiwi stumbles on huge numbers),
+    and the words are the original text sliced at Kiwi's offsets into the cleaned text (the same
+    slices unless such a run was removed). ``kiwipiepy>=0.22`` no longer ships the ``sbg`` model
+    (datatrove pins ``<0.22``): :func:`build` reports it as missing rather than failing at run time.
+    """
+
+    kind = "KiwiTokenizer"
+    requires = (("kiwipiepy", "kiwipiepy"), ("kiwipiepy_model", "kiwipiepy_model"))
+    model_type = "sbg"  # datatrove's default
+    _LONG_NUMBER = re.compile("[0-9,]{20,}")
+
+    def __init__(self) -> None:
+        self._kiwi = None
+
+    @property
+    def kiwi(self):
+        if self._kiwi is None:
+            from kiwipiepy import Kiwi
+
+            self._kiwi = Kiwi(model_type=self.model_type)
+        return self._kiwi
+
+    def words(self, text: str) -> list[str]:
+        tokens = self.kiwi.tokenize(self._LONG_NUMBER.sub("", text))
+        return _strip(text[t.start : t.end] for t in tokens)
+
+    def sentence_ends(self, text: str) -> list[int]:
+        return [s.end for s in self.kiwi.split_into_sents(self._LONG_NUMBER.sub("", text))]
+
+
 class EnglishSplitter(WordSplitter):
     """spaCy ``en`` through :mod:`curate.text.en_tokenizer` (the same tokens, several times faster)."""
 
@@ -242,7 +275,6 @@ class WhitespaceSplitter(SpacySplitter):
 # names the package datatrove uses (Stanza downloads its models at run time; README: the others).
 _NOT_BUILT = {
     "StanzaTokenizer": "stanza (and a model download, which an offline run cannot do)",
-    "KiwiTokenizer": "kiwipiepy",
     "IndicNLPTokenizer": "indic-nlp-library",
     "TibetanTokenizer": "botok",
     "BurmeseTokenizer": "pyidaungsu-numpy2",
@@ -264,11 +296,20 @@ def build(label: str, kind: str, code: str) -> WordSplitter:
             "ThaiTokenizer": ThaiSplitter,
             "KhmerTokenizer": KhmerSplitter,
             "LaoTokenizer": LaoSplitter,
+            "KiwiTokenizer": KoreanSplitter,
             "WhitespaceTokenizer": WhitespaceSplitter,
         }[kind]()
     for package, module in splitter.requires:
         _require(label, kind, package, module)
+    if kind == "KiwiTokenizer" and _version("kiwipiepy") >= (0, 22):
+        raise MissingWordTokenizer(label, kind, "kiwipiepy<0.22 (newer wheels dropped its sbg model)")
     return splitter
+
+
+def _version(package: str) -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(x) for x in re.findall(r"\d+", version(package))[:2])
 
 
 def _require(label: str, kind: str, package: str, module: str) -> None:
