@@ -55,7 +55,7 @@ def test_words_and_sentences_equal_datatrove(label: str, code: str, modules: tup
     _needs_sbg(label)
     from datatrove.utils.text import split_into_sentences
 
-    lines = sentences(code, 18 if code == "ko" else 24)  # Kiwi: ~0.1 s a sentence for both sides
+    lines = sentences(code, 12 if code == "ko" else 24)  # Kiwi: ~0.1 s a sentence for both sides
     theirs, ours = _pair(label)
     text = "\n".join(lines)
     assert ours.words(text) == theirs.word_tokenize(text)
@@ -112,3 +112,18 @@ def test_labelled_documents_are_filtered_not_dropped_as_unavailable(
         assert got == expected, (label, i, text[:120])
         kept += got is None
     assert kept  # the prose passes
+
+
+def test_kiwipiepy_without_sbg_is_a_missing_tokenizer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kiwipiepy>=0.22 dropped the sbg model: Korean is reported missing (dropped and counted as
+    word_tokenizer_unavailable) instead of Kiwi's OSError in the middle of a run."""
+    needs(("kiwipiepy", "kiwipiepy_model"))
+    from curate.text.multilingual import MissingWordTokenizer, tokenizers
+
+    monkeypatch.setattr(tokenizers, "_version", lambda package: (0, 24))
+    tokenizers.build.cache_clear()
+    try:
+        with pytest.raises(MissingWordTokenizer, match="kiwipiepy<0.22"):
+            splitter_for("kor_Hang")
+    finally:
+        tokenizers.build.cache_clear()
