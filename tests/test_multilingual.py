@@ -160,12 +160,33 @@ def _variants(lines: list[str], rng: random.Random) -> list[str]:
     ]
 
 
+def datatrove_reason(filters: list, text: str, i: int) -> str | None:
+    """The first of datatrove's filters that drops ``text``: its reason (None: kept by all)."""
+    from datatrove.data import Document as DtDocument
+
+    for f in filters:
+        verdict = f.filter(DtDocument(text=text, id=str(i)))
+        if verdict is not True:
+            return verdict[1] if isinstance(verdict, tuple) else "dropped"
+    return None
+
+
+def our_reason(blocks: list, label: str, text: str, i: int) -> tuple[str | None, list[BlockStats]]:
+    """The first of our blocks that drops ``text``: its reason, and the stats of every block that ran."""
+    ran = []
+    for block in blocks:
+        stats = BlockStats(block.name)
+        ran.append(stats)
+        if not list(block.run([_doc(label, text, i)], stats)):
+            return next(iter(stats.dropped)), ran
+    return None, ran
+
+
 @pytest.mark.parametrize(("label", "code", "modules"), LANGUAGES[:5], ids=[x[0] for x in LANGUAGES[:5]])
 def test_decisions_agree_with_datatrove_fineweb2_filters(
     label: str, code: str, modules: tuple[str, ...]
 ) -> None:
     needs(modules)
-    from datatrove.data import Document as DtDocument
 
     theirs = _datatrove_filters(label)
     ours = [PerLanguageGopherRepetition(), PerLanguageFineWebQuality(), PerLanguageGopherQuality()]
@@ -173,19 +194,8 @@ def test_decisions_agree_with_datatrove_fineweb2_filters(
         block.ensure_setup()
     texts = _variants(sentences(code, 80), random.Random(13))
     for i, text in enumerate(texts):
-        expected = None
-        for f in theirs:
-            verdict = f.filter(DtDocument(text=text, id=str(i)))
-            if verdict is not True:
-                expected = verdict[1] if isinstance(verdict, tuple) else "dropped"
-                break
-        got = None
-        for block in ours:
-            stats = BlockStats(block.name)
-            if not list(block.run([_doc(label, text, i)], stats)):
-                got = next(iter(stats.dropped))
-                break
-        assert got == expected, (label, i, text[:120])
+        got, _ = our_reason(ours, label, text, i)
+        assert got == datatrove_reason(theirs, text, i), (label, i, text[:120])
 
 
 def test_ngrams_of_words_with_inner_spaces() -> None:

@@ -12,11 +12,17 @@ from curate.per_language import (
     PerLanguageGopherQuality,
     PerLanguageGopherRepetition,
 )
-from curate.stats import BlockStats
 from curate.text.multilingual import splitter_for
 from curate.text.sentences import language_scope, split_sentences
 from curate.text.words import simplify_text
-from tests.test_multilingual import _datatrove_filters, _doc, _variants, needs, sentences
+from tests.test_multilingual import (
+    _datatrove_filters,
+    _variants,
+    datatrove_reason,
+    needs,
+    our_reason,
+    sentences,
+)
 
 # label, sentence file, modules its segmenter needs (skipped when absent)
 LANGUAGES = [
@@ -85,7 +91,6 @@ def test_labelled_documents_are_filtered_not_dropped_as_unavailable(
     datatrove's FineWeb-2 decisions."""
     needs(modules)
     _needs_sbg(label)
-    from datatrove.data import Document as DtDocument
 
     _pair(label)
     theirs = _datatrove_filters(label)
@@ -95,21 +100,11 @@ def test_labelled_documents_are_filtered_not_dropped_as_unavailable(
     kept = 0
     texts = _variants(sentences(code, 20 if code == "ko" else 60), random.Random(13))
     for i, text in enumerate(texts[:4] if code == "ko" else texts):  # Kiwi: ~0.15 s a text and side
-        expected = None
-        for f in theirs:
-            verdict = f.filter(DtDocument(text=text, id=str(i)))
-            if verdict is not True:
-                expected = verdict[1] if isinstance(verdict, tuple) else "dropped"
-                break
-        got = None
-        for block in ours:
-            stats = BlockStats(block.name)
-            if not list(block.run([_doc(label, text, i)], stats)):
-                got = next(iter(stats.dropped))
-                break
+        got, ran = our_reason(ours, label, text, i)
+        for stats in ran:
             assert not any("unavailable" in k for k in stats.counters), stats.counters
         assert got != "word_tokenizer_unavailable"
-        assert got == expected, (label, i, text[:120])
+        assert got == datatrove_reason(theirs, text, i), (label, i, text[:120])
         kept += got is None
     assert kept  # the prose passes
 
