@@ -15,6 +15,14 @@ The limit cannot be swallowed: :class:`TimeLimitExceeded` derives from ``BaseExc
 ``except Exception`` in the extractor (trafilatura has several) does not catch it, and the timer
 re-arms at a short interval, so code that catches even ``BaseException`` is interrupted again
 until the block gives up. Once the block has exited, a late tick is ignored.
+
+A tick raises only where it can be caught by the ``with`` statement's frame: in that frame or
+in code it called. A tick that lands in the limit's own ``__enter__``/``__exit__`` or in a
+``__del__`` (where Python would print "Exception ignored" and drop it) waits for the next tick
+instead. With ``contextlib.contextmanager`` a tick at the first line of ``__exit__`` left the
+generator suspended, the timer armed, and the next tick escaped the caller's ``except``: a whole
+pytest session died of it ("Alarm clock", exit 142). The block must not ``yield`` inside the
+limit: a tick that finds the block's frame gone disarms the timer.
 """
 
 from __future__ import annotations
@@ -22,8 +30,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from types import FrameType
 from typing import Literal
 
 log = logging.getLogger(__name__)
@@ -40,21 +50,59 @@ class TimeLimitExceeded(BaseException):
     """Raised inside the timed block when its time is up (a BaseException: ``except Exception`` misses it)."""
 
 
-class _Armed:
-    """The handler raises only while its block runs: a tick that lands after the block is ignored."""
+class _TimeLimit:
+    """One armed limit: owns the timer from ``__enter__`` to ``__exit__`` and raises only in its block."""
 
-    __slots__ = ("active",)
+    __slots__ = ("seconds", "timer", "signum", "previous", "outer", "owner", "active", "started")
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float, clock: Clock) -> None:
+        self.seconds = seconds
+        self.timer, self.signum = _TIMERS[clock]
+        self.owner: FrameType | None = None
+        self.active = False
+
+    def __enter__(self) -> _TimeLimit:
+        self.owner = sys._getframe(1)
         self.active = True
+        self.previous = signal.signal(self.signum, self._tick)
+        self.started = time.monotonic()
+        self.outer = signal.setitimer(
+            self.timer, self.seconds, max(min(self.seconds, REARM_SECONDS), _MIN_REARM)
+        )
+        return self
 
-    def __call__(self, signum: int, frame: object) -> None:
-        if self.active:
-            raise TimeLimitExceeded
+    def __exit__(self, *exc: object) -> None:
+        self.active = False  # a tick from here on is ignored (and one on the line above is, by frame)
+        self._disarm()
+        remaining, interval = self.outer
+        if remaining > 0:  # an enclosing limit: give it back what is left of its time
+            spent = time.monotonic() - self.started
+            signal.setitimer(self.timer, max(remaining - spent, 1e-6), interval)
+
+    def _disarm(self) -> None:
+        signal.setitimer(self.timer, 0)
+        signal.signal(self.signum, self.previous)
+        self.owner = None
+
+    def _tick(self, signum: int, frame: FrameType | None) -> None:
+        if not self.active:
+            return
+        f = frame
+        while f is not None:
+            code = f.f_code
+            if code in _WAIT_CODES or code.co_name == "__del__":
+                return  # not catchable here: the re-armed timer ticks again shortly
+            if f is self.owner:
+                raise TimeLimitExceeded
+            f = f.f_back
+        self.active = False  # the block's frame is gone and never exited: stop ticking
+        self._disarm()
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float | None, clock: Clock = "wall") -> Iterator[None]:
+_WAIT_CODES = frozenset({_TimeLimit.__enter__.__code__, _TimeLimit.__exit__.__code__})
+
+
+def time_limit(seconds: float | None, clock: Clock = "wall") -> contextlib.AbstractContextManager[object]:
     """Raise :class:`TimeLimitExceeded` in the block if it takes longer than ``seconds`` of ``clock``."""
     global _warned
     if clock not in _TIMERS:
@@ -63,22 +111,5 @@ def time_limit(seconds: float | None, clock: Clock = "wall") -> Iterator[None]:
         if seconds and not _warned:
             log.warning("per-page time limit not armed outside the main thread")
             _warned = True
-        yield
-        return
-    timer, signum = _TIMERS[clock]
-    armed = _Armed()
-    previous = signal.signal(signum, armed)
-    try:
-        # armed inside the try: a tick landing before the block starts (a descheduled process, a
-        # tiny limit) must still reach the disarming below, or the timer ticks on in the caller
-        signal.setitimer(timer, seconds, max(min(seconds, REARM_SECONDS), _MIN_REARM))
-        yield
-    finally:
-        while True:  # a tick can land on the first line of this block: disarm until it sticks
-            try:
-                armed.active = False
-                break
-            except TimeLimitExceeded:
-                continue
-        signal.setitimer(timer, 0)
-        signal.signal(signum, previous)
+        return contextlib.nullcontext()
+    return _TimeLimit(seconds, clock)
