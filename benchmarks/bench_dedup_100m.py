@@ -4,15 +4,16 @@ What runs, per size (each size in a fresh process; ``--sizes``, default 1M,3M,10
 
 1. ``bands``: 14 band keys per document (FineWeb's 112 hashes as 14 bands x 8 rows, stored as
    band hashes, never as signatures: 12 B per key and position before compression), one file per
-   shard of 500k documents sorted by key (the layout ``curate/dedup`` adopted for incremental
-   runs: a partition of the keys' top bits, <= 4M keys, is a key range of every shard's file), one
-   task per shard on 2 worker processes (``LocalExecutor(2)``);
-2. ``pairs``: per partition, that key range of every shard's file (its rows found from the
-   partition starts the bands task saved, each shard's footer parsed once per worker), sorted,
-   equal keys linked to their smallest document (``curate.dedup.pairs.star_edges``, the
-   production function), edges written. (Selecting row groups by their min/max statistics
-   instead, a Python loop over every row group per (partition, shard), made this stage grow as
-   N^1.46 from 10M to 100M: shards x partitions x row groups is cubic in N);
+   shard of 500k documents sorted by key in row groups of ``BAND_ROW_GROUP`` (64k) rows, the
+   production layout (a partition of the keys' top bits, <= 4M keys, is a key range of every
+   shard's file), one task per shard on 2 worker processes (``LocalExecutor(2)``);
+2. ``pairs``: ``--pair-tasks`` (16, production's ``partition_tasks``) tasks, each a range of
+   partitions: every shard's file opened once and read forward
+   (``curate.dedup.band_stream.KeyCursor``, production), each partition's rows sorted and equal
+   keys linked to their smallest document (``curate.dedup.pairs.star_edges``), edges written.
+   (One task per partition instead reads one piece per (partition, shard), with row groups sized
+   to a partition: pieces and row groups both grow as N^2, and this stage grew as N^1.44 from
+   30M to 100M);
 3. ``components``: the single task (``curate.dedup.components.connected_components`` over the
    edges copied to local memmaps, as ``cluster_task`` does) and the distributed one
    (``curate.dedup.components_ray.star_components``, ``--cluster-tasks`` partitions, phases as
@@ -161,62 +162,48 @@ class KeyModel:
 # --- stages (run in worker processes) ----------------------------------------------------------------
 
 
-def band_task(model: KeyModel, workdir: str, shard: int, first: int, n: int, bits: int) -> int:
-    """Bands stage: one shard's keys in one file, sorted by key (key, position): the layout
-    ``curate/dedup`` moved to for incremental runs (keys stored once per shard). Beside it, where
-    each partition starts (``partition_starts``): what a band marker can record, so that pairs
-    tasks find their rows without scanning the row groups' statistics."""
+def band_task(model: KeyModel, workdir: str, shard: int, first: int, n: int) -> int:
+    """Bands stage: one shard's keys in one file, sorted by key (key, position), in row groups of
+    ``BAND_ROW_GROUP`` rows with min/max statistics: the production layout (``band_shard_task``)."""
+    from curate.dedup.bands import BAND_ROW_GROUP
     from curate.storage import atomic_open
 
     keys = model.keys(first, n).ravel()
     pos = np.repeat(np.arange(n, dtype=np.uint32), BANDS)
     order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    table = pa.table({"key": pa.array(keys, pa.uint64()), "pos": pa.array(pos[order], pa.uint32())})
+    table = pa.table({"key": pa.array(keys[order], pa.uint64()), "pos": pa.array(pos[order], pa.uint32())})
     with atomic_open(f"{workdir}/bands/s{shard:05d}.parquet", "wb") as f:
-        pq.write_table(table, f, compression="zstd", row_group_size=row_group_rows(keys.size, bits))
-    edges = np.array([p << (64 - bits) for p in range(1 << bits)], dtype=np.uint64)
-    starts = np.append(np.searchsorted(keys, edges), keys.size)
-    np.save(f"{workdir}/bands/s{shard:05d}.starts.npy", starts)
+        pq.write_table(table, f, compression="zstd", row_group_size=BAND_ROW_GROUP)
     return int(keys.size)
 
 
-def row_group_rows(records: int, bits: int) -> int:
-    """A quarter of a partition's share of a shard: a partition's rows span ~5 row groups (<= 1.25x read)."""
-    return max(4096, (records >> bits) // 4)
+def pairs_task(workdir: str, parts: range, shards: int, bits: int) -> int:
+    """Pairs stage, one task per range of partitions as in production (``partition_tasks``): each
+    shard's file opened once and read forward (``curate.dedup.band_stream.KeyCursor``), each
+    partition's rows of every shard sorted and equal keys linked (``star_edges``)."""
+    import contextlib
 
-
-_FOOTERS: dict[str, Any] = {}  # per worker process: each shard's footer parsed once, not once per partition
-
-
-def read_rows(path: str, start: int, end: int, rows_per_group: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``[start, end)`` of a band file, reading only the row groups that hold them."""
-    if end <= start:
-        return np.empty(0, np.uint64), np.empty(0, np.uint32)
-    md = _FOOTERS.get(path)
-    if md is None:
-        md = _FOOTERS[path] = pq.read_metadata(path)
-    first, last = start // rows_per_group, (end - 1) // rows_per_group
-    t = pq.ParquetFile(path, metadata=md).read_row_groups(range(first, last + 1))
-    t = t.slice(start - first * rows_per_group, end - start)
-    return t.column("key").to_numpy(), t.column("pos").to_numpy()
-
-
-def pairs_task(workdir: str, part: int, shards: int, bits: int) -> int:
-    """Pairs stage: the partition's rows of every shard, equal keys linked (production ``star_edges``)."""
+    from curate.dedup.band_stream import KeyCursor
+    from curate.dedup.bands import key_range
     from curate.dedup.layout import write_parquet
     from curate.dedup.pairs import edge_table, star_edges
 
-    keys, docs = [], []
-    for s in range(shards):
-        starts = np.load(f"{workdir}/bands/s{s:05d}.starts.npy")
-        rows = row_group_rows(int(starts[-1]), bits)
-        k, p = read_rows(f"{workdir}/bands/s{s:05d}.parquet", int(starts[part]), int(starts[part + 1]), rows)
-        keys.append(k)
-        docs.append(p.astype(np.int64) + s * SHARD_DOCS)
-    u, v = star_edges(np.concatenate(keys), np.concatenate(docs))
-    write_parquet(f"{workdir}/edges/p{part:05d}.parquet", edge_table(u, v))
-    return int(u.size)
+    lo, hi = key_range(bits, parts.start)[0], key_range(bits, parts.stop - 1)[1]
+    edges = 0
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(open(f"{workdir}/bands/s{s:05d}.parquet", "rb")) for s in range(shards)]
+        cursors = [KeyCursor(f, lo, hi, "pos") for f in files]
+        for part in parts:
+            bound = key_range(bits, part)[1]
+            keys, docs = [], []
+            for s, cursor in enumerate(cursors):
+                k, p = cursor.take(bound)
+                keys.append(k)
+                docs.append(p.astype(np.int64) + s * SHARD_DOCS)
+            u, v = star_edges(np.concatenate(keys), np.concatenate(docs))
+            write_parquet(f"{workdir}/edges/p{part:05d}.parquet", edge_table(u, v))
+            edges += int(u.size)
+    return edges
 
 
 def single_components(workdir: str, n_docs: int) -> tuple[np.ndarray, int]:
@@ -311,8 +298,9 @@ def _run_tasks(workers: int, fn: Callable[..., Any], tasks: list[tuple[str, tupl
 
 
 def run_size(
-    n_docs: int, workdir: Path, counts: list[int], workers: int, cluster_tasks: int, single: bool
+    n_docs: int, workdir: Path, counts: list[int], workers: int, cluster_tasks: int, single: bool, pair_tasks: int
 ) -> dict:
+    from curate.dedup.band_stream import partition_ranges
     from curate.dedup.components import node_dtype
     from curate.dedup.components_ray import StarRun, star_components
     from curate.executors.local import LocalExecutor
@@ -328,15 +316,16 @@ def run_size(
         "shards": shards,
         "partitions": 1 << bits,
         "cluster_tasks": cluster_tasks,
+        "pair_tasks": min(pair_tasks, 1 << bits),
     }
     band_jobs = [
-        (f"bands/{s}", (model, wd, s, s * SHARD_DOCS, min(SHARD_DOCS, n_docs - s * SHARD_DOCS), bits))
+        (f"bands/{s}", (model, wd, s, s * SHARD_DOCS, min(SHARD_DOCS, n_docs - s * SHARD_DOCS)))
         for s in range(shards)
     ]
     records = _measured("bands", stats, lambda: _run_tasks(workers, band_task, band_jobs))
     stats["band_records"] = sum(records)
     stats["bands"]["disk_mb"] = _du_mb(workdir / "bands")
-    pair_jobs = [(f"pairs/{p}", (wd, p, shards, bits)) for p in range(1 << bits)]
+    pair_jobs = [(f"pairs/{r.start}", (wd, r, shards, bits)) for r in partition_ranges(1 << bits, pair_tasks)]
     edges = _measured("pairs", stats, lambda: _run_tasks(workers, pairs_task, pair_jobs))
     stats["edges"] = sum(edges)
     stats["pairs"]["disk_mb"] = _du_mb(workdir / "edges")
@@ -430,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="1000000,3000000,10000000,30000000,100000000")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cluster-tasks", type=int, default=8)
+    p.add_argument("--pair-tasks", type=int, default=16, help="MinHashConfig.partition_tasks' default")
     p.add_argument("--single-max", type=int, default=10**9, help="largest size the single task also runs")
     p.add_argument("--workdir", default="/work/tmp-bench-dedup-100m")
     p.add_argument("--min-free-gb", type=float, default=30.0, help="refuse a size that would leave less free")
@@ -446,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             args.workers,
             args.cluster_tasks,
             args.one <= args.single_max,
+            args.pair_tasks,
         )
         print(json.dumps(row))
         return 0
@@ -476,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(agreement["shared_bands_counts"]),
         ]
         cmd += ["--workers", str(args.workers), "--cluster-tasks", str(args.cluster_tasks)]
+        cmd += ["--pair-tasks", str(args.pair_tasks)]
         cmd += ["--single-max", str(args.single_max), "--workdir", str(workdir)]
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])

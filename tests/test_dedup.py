@@ -238,6 +238,42 @@ def test_partial_pairs_failure_resumes_only_missing_partitions(
     assert _all_ids(paths) - _kept_ids(out) == dups
 
 
+def test_partition_ranges_stream_each_band_file_once_per_task_with_the_same_result(
+    tmp_path: Path, pages: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pairs or index task streams a range of partitions: each shard's band file is opened once
+    per task, not once per partition (partitions x shards opens and row-group reads made the pairs
+    stage grow as N^1.4 at 100M documents). Tiny row groups make every partition span several, and
+    several partitions share one; the edges and removals equal one task per partition."""
+    import curate.dedup.band_stream as band_stream
+    import curate.dedup.bands as bands
+
+    paths, dups = _pipeline_inputs(tmp_path, pages)
+    monkeypatch.setattr(bands, "BAND_ROW_GROUP", 97)
+    opened: list[str] = []
+    real = band_stream.filesystem
+    monkeypatch.setattr(band_stream, "filesystem", lambda path: (opened.append(path), real(path))[1])
+
+    def run(tasks: int) -> tuple[set[str], list[tuple], list[list[tuple[int, int]]]]:
+        out = tmp_path / f"out{tasks}"
+        opened.clear()
+        assert _run(paths, out, MinHashDedup(MinHashConfig(partitions=8, partition_tasks=tasks))).ok
+        step = out / "_work" / "minhash_dedup"
+        removals = sorted(r for f in step.glob("removals/*.parquet") for r in rows(f))
+        edges = [sorted(rows(f)) for f in sorted(step.glob("plans/*/edges/p*.parquet"))]
+        return _kept_ids(out), removals, edges
+
+    def rows(f: Path) -> list[tuple]:
+        return list(zip(*pq.read_table(f).to_pydict().values(), strict=True))
+
+    per_partition = run(8)
+    assert len(opened) == 2 * 8 * 3  # pairs and local_index: 8 tasks x 3 shards
+    ranged = run(3)
+    assert len(opened) == 2 * 3 * 3 and all("/bands/" in p for p in opened)
+    assert ranged == per_partition and len(per_partition[2]) == 8
+    assert _all_ids(paths) - per_partition[0] == dups and len(per_partition[1]) == len(dups)
+
+
 # --- keep rules -------------------------------------------------------------------------------
 
 
@@ -1003,8 +1039,9 @@ def test_cluster_marker_records_cluster_sizes(tmp_path: Path, pages: list[tuple[
 def test_hash_fc_is_in_repr_and_fingerprints_only_when_not_default() -> None:
     """Folders made before ``hash_fc`` existed (xxhash) keep their fingerprints; sha1 ones differ."""
     xx, sha = MinHashConfig(), MinHashConfig(hash_fc="sha1")
-    # cluster_tasks says how the clustering runs, not what it decides: never in the fingerprint
-    fields = [f for f in dataclasses.fields(MinHashConfig) if f.name not in ("hash_fc", "cluster_tasks")]
+    # cluster_tasks and partition_tasks say how stages run, not what they decide: never in the fingerprint
+    execution = ("hash_fc", "cluster_tasks", "partition_tasks")
+    fields = [f for f in dataclasses.fields(MinHashConfig) if f.name not in execution]
     assert repr(xx) == "MinHashConfig(" + ", ".join(f"{f.name}={getattr(xx, f.name)!r}" for f in fields) + ")"
     assert repr(sha) == repr(xx)[:-1] + ", hash_fc='sha1')"
     assert xx.signature_fingerprint() == "e7f69df045973dbb"  # the value signatures made before hash_fc carry

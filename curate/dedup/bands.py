@@ -3,7 +3,8 @@
 Each band's ``rows`` hash values are folded into one key by a multiply-xorshift chain seeded by
 the band number, so equal keys mean (up to a 2^-64 collision) equal rows in the same band, and
 one sort of a partition finds every candidate pair. Each shard's keys are stored once, sorted by
-key (:func:`band_shard_task`), so a partition is a key range of every shard's file. Partitioning
+key (:func:`band_shard_task`), so a partition is a key range of every shard's file
+(:mod:`curate.dedup.band_stream` reads ranges of partitions in one pass). Partitioning
 by top bits is hierarchical:
 partition ``p`` of ``2^k`` is partitions ``2p`` and ``2p+1`` of ``2^(k+1)``, which lets an index
 written with fewer partitions be read by a run with more (see :mod:`curate.dedup.index`).
@@ -161,16 +162,3 @@ def read_key_range(path: str, lo: int, hi: int | None, columns: list[str]) -> pa
     a = int(np.searchsorted(keys, np.uint64(lo)))
     b = keys.size if hi is None else int(np.searchsorted(keys, np.uint64(hi)))
     return table.slice(a, b - a).select(columns)
-
-
-def read_band_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(keys, docs)`` of every shard's committed band keys falling in ``part``, shards in order."""
-    keys, docs = [], []
-    lo, hi = key_range(plan.bits, part)
-    for shard, sid in enumerate(plan.shard_ids):
-        t = read_key_range(plan.step.bands(sid, plan.band_attempt(shard)), lo, hi, ["key", "pos"])
-        keys.append(t.column("key").to_numpy())
-        docs.append(t.column("pos").to_numpy().astype(np.int64) + plan.shard_offsets[shard])
-    if not keys:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    return np.concatenate(keys), np.concatenate(docs)

@@ -84,6 +84,9 @@ class MinHashConfig:
     # execution only (same roots either way), so never in repr: 1 = one clustering task, N = the
     # large-star/small-star phases of curate.dedup.components_ray over N node partitions
     cluster_tasks: int = 1
+    # execution only: the pairs and index stages run as this many tasks, each streaming a range of
+    # partitions from every shard's band file in one pass (opens: tasks x shards, not partitions x shards)
+    partition_tasks: int = 16
 
     def __repr__(self) -> str:
         """The dataclass repr, without ``hash_fc`` when it is the default.
@@ -94,7 +97,7 @@ class MinHashConfig:
         shown = [
             f
             for f in fields(self)
-            if (f.name != "hash_fc" or self.hash_fc != "xxhash") and f.name != "cluster_tasks"
+            if (f.name != "hash_fc" or self.hash_fc != "xxhash") and f.name not in ("cluster_tasks", "partition_tasks")
         ]
         return f"{type(self).__qualname__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
@@ -127,6 +130,8 @@ class MinHashConfig:
             or self.cluster_tasks < 1
         ):
             raise ValueError(f"cluster_tasks must be an integer >= 1, not {self.cluster_tasks!r}")
+        if isinstance(self.partition_tasks, bool) or not isinstance(self.partition_tasks, int) or self.partition_tasks < 1:
+            raise ValueError(f"partition_tasks must be an integer >= 1, not {self.partition_tasks!r}")
         if self.partitions is not None and (self.partitions < 1 or self.partitions & (self.partitions - 1)):
             raise ValueError(f"partitions must be a power of two, not {self.partitions}")
 

@@ -28,7 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.bands import band_table, key_range, partition_of, read_band_partition, read_key_range
+from curate.dedup.band_stream import stream_band_partitions
+from curate.dedup.bands import band_table, key_range, partition_of, read_key_range
 from curate.dedup.index_manifest import IndexRun, is_own_run, manifest_path, read_manifest
 from curate.dedup.layout import (
     attempt_path,
@@ -117,25 +118,33 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(keys), np.concatenate(docs)
 
 
-def index_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
-    """Append this run's kept documents' band keys of ``part`` to the index (not yet committed)."""
-    done = marker(plan.layout.index_part_marker(part))
-    if done is not None:
-        return {**done, "skipped": True}
-    assert plan.index_dir is not None
-    cluster = marker(plan.layout.cluster_marker)
-    if cluster is None:
-        raise FileNotFoundError(
-            f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
-        )
-    removed = read_parquet(plan.layout.removed_docs_file(cluster)).column("doc").to_numpy()
-    k, d = read_band_partition(plan, part)
-    keep = ~np.isin(d, removed)
-    attempt = new_attempt()
-    path = part_path(plan.index_dir, part, plan.run_name, attempt)
-    write_parquet(path, band_table(k[keep], d[keep] - plan.n_index))
-    maybe_fail(fault, "index", part)
-    return commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())}, attempt)
+def index_part_task(plan: Plan, parts: range, fault: str | None = None) -> dict[str, Any]:
+    """Append this run's kept documents' band keys of each partition of ``parts`` to the index
+    (not yet committed), one file and marker per partition. Returns ``{"parts": [...]}``."""
+    results: dict[int, dict[str, Any]] = {}
+    for part in parts:
+        done = marker(plan.layout.index_part_marker(part))
+        if done is not None:
+            results[part] = {**done, "skipped": True}
+    todo = [p for p in parts if p not in results]
+    if todo:
+        assert plan.index_dir is not None
+        cluster = marker(plan.layout.cluster_marker)
+        if cluster is None:
+            raise FileNotFoundError(
+                f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
+            )
+        removed = read_parquet(plan.layout.removed_docs_file(cluster)).column("doc").to_numpy()
+        for part, k, d in stream_band_partitions(plan, range(todo[0], todo[-1] + 1)):
+            if part in results:
+                continue
+            keep = ~np.isin(d, removed)
+            attempt = new_attempt()
+            path = part_path(plan.index_dir, part, plan.run_name, attempt)
+            write_parquet(path, band_table(k[keep], d[keep] - plan.n_index))
+            maybe_fail(fault, "index", part)
+            results[part] = commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())}, attempt)
+    return {"parts": [results[p] for p in parts]}
 
 
 def write_index_ids(plan: Plan, index_dir: str, attempt: str) -> None:

@@ -26,7 +26,7 @@ from curate.dedup.layout import StepLayout
 from curate.storage import exists, read_json, write_json
 
 # how the work is spread, not what it decides: changing them does not redo a folder
-_EXECUTION_ONLY = ("cluster_tasks", "records_per_partition")
+_EXECUTION_ONLY = ("cluster_tasks", "partition_tasks", "records_per_partition")
 
 
 def config_key(config: MinHashConfig) -> str:

@@ -18,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.bands import BAND_ROW_GROUP, band_table, read_band_partition
+from curate.dedup.band_stream import stream_band_partitions
+from curate.dedup.bands import BAND_ROW_GROUP, band_table
 from curate.dedup.index import part_path, write_index_ids, write_index_payloads
 from curate.dedup.layout import (
     commit,
@@ -56,25 +57,43 @@ def _survivor_of_removed(plan: Plan, cluster: dict[str, Any]) -> tuple[np.ndarra
     return r[order].astype(np.int64), s[order].astype(np.int64)
 
 
-def local_part_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
-    """Write the batch's band keys of ``part`` (every document) to the folder's index; not yet committed."""
-    done = marker(plan.layout.local_part_marker(part))
-    if done is not None:
-        return {**done, "skipped": True}
-    cluster = marker(plan.layout.cluster_marker)
-    if cluster is None:
-        raise FileNotFoundError(
-            f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
-        )
-    keys, docs = read_band_partition(plan, part)
-    if stores_survivors(plan) and docs.size:
-        removed, survivor = _survivor_of_removed(plan, cluster)
-        if removed.size:
-            at = np.minimum(np.searchsorted(removed, docs), removed.size - 1)
-            hit = (removed[at] == docs) & (
-                survivor[at] >= plan.n_external
-            )  # a shared-index survivor: not ours
-            docs = np.where(hit, survivor[at], docs)
+def local_part_task(plan: Plan, parts: range, fault: str | None = None) -> dict[str, Any]:
+    """Write the batch's band keys of each partition of ``parts`` (every document) to the folder's
+    index, one file and marker per partition; not yet committed. Returns ``{"parts": [...]}``."""
+    results: dict[int, dict[str, Any]] = {}
+    for part in parts:
+        done = marker(plan.layout.local_part_marker(part))
+        if done is not None:
+            results[part] = {**done, "skipped": True}
+    todo = [p for p in parts if p not in results]
+    if todo:
+        cluster = marker(plan.layout.cluster_marker)
+        if cluster is None:
+            raise FileNotFoundError(
+                f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
+            )
+        removed = survivor = None
+        if stores_survivors(plan):
+            removed, survivor = _survivor_of_removed(plan, cluster)
+        for part, keys, docs in stream_band_partitions(plan, range(todo[0], todo[-1] + 1)):
+            if part not in results:
+                results[part] = _write_local_part(plan, part, keys, docs, removed, survivor, fault)
+    return {"parts": [results[p] for p in parts]}
+
+
+def _write_local_part(
+    plan: Plan,
+    part: int,
+    keys: np.ndarray,
+    docs: np.ndarray,
+    removed: np.ndarray | None,
+    survivor: np.ndarray | None,
+    fault: str | None,
+) -> dict[str, Any]:
+    if removed is not None and survivor is not None and removed.size and docs.size:
+        at = np.minimum(np.searchsorted(removed, docs), removed.size - 1)
+        hit = (removed[at] == docs) & (survivor[at] >= plan.n_external)  # a shared-index survivor: not ours
+        docs = np.where(hit, survivor[at], docs)
     local = docs - plan.n_external
     order = np.lexsort((local, keys))  # sorted by key: a later batch looks a key range up
     attempt = new_attempt()

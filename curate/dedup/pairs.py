@@ -1,5 +1,8 @@
 """Candidate pairs, one partition at a time: sort the partition's band keys, link equal keys.
 
+A task takes a contiguous range of partitions and streams them from the shards' band files in
+one pass (:mod:`curate.dedup.band_stream`); each partition still has its own edge file and marker.
+
 A run of ``k`` documents sharing a key becomes ``k-1`` edges from its smallest document (a star,
 not ``k^2`` pairs): enough for connected components and linear in the input. Edges between two
 index documents are skipped (earlier runs are already deduplicated). Only this partition's band
@@ -19,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from curate.dedup.bands import read_band_partition
+from curate.dedup.band_stream import stream_band_partitions
 from curate.dedup.index import read_index_partition
 from curate.dedup.layout import attempt_path, commit, marker, maybe_fail, new_attempt, write_parquet
 from curate.dedup.plan import Plan
@@ -89,21 +92,35 @@ def edge_table(u: np.ndarray, v: np.ndarray) -> pa.Table:
     return pa.Table.from_arrays([pa.array(u, pa.int64()), pa.array(v, pa.int64())], schema=EDGE_SCHEMA)
 
 
-def partition_records(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
-    """Band keys of ``part``: index runs first, then shards in order, so documents ascend."""
-    k, d = read_band_partition(plan, part)
+def _with_index(plan: Plan, part: int, k: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index runs' keys of ``part`` first, then the batch's shards: so documents ascend."""
     if not plan.index_runs:
         return k, d
     ik, id_ = read_index_partition(plan, part)
     return np.concatenate([ik, k]), np.concatenate([id_, d])
 
 
-def pairs_task(plan: Plan, part: int, fault: str | None = None) -> dict[str, Any]:
-    """Stage 2 (one task per partition): the partition's candidate edges."""
-    done = marker(plan.layout.edges_marker(part))
-    if done is not None:
-        return {**done, "skipped": True}
-    keys, docs = partition_records(plan, part)
+def pairs_task(plan: Plan, parts: range, fault: str | None = None) -> dict[str, Any]:
+    """Stage 2 (one task per range of partitions): each partition's candidate edges, committed one by one.
+
+    Returns ``{"parts": [one result per partition]}``.
+    """
+    results: dict[int, dict[str, Any]] = {}
+    for part in parts:
+        done = marker(plan.layout.edges_marker(part))
+        if done is not None:
+            results[part] = {**done, "skipped": True}
+    todo = [p for p in parts if p not in results]
+    if todo:
+        for part, keys, docs in stream_band_partitions(plan, range(todo[0], todo[-1] + 1)):
+            if part not in results:
+                results[part] = _partition_edges(plan, part, *_with_index(plan, part, keys, docs), fault)
+    return {"parts": [results[p] for p in parts]}
+
+
+def _partition_edges(
+    plan: Plan, part: int, keys: np.ndarray, docs: np.ndarray, fault: str | None
+) -> dict[str, Any]:
     attempt = new_attempt()
     if plan.verify:
         u, v = anchor_edges(keys, docs, VERIFY_ANCHORS, min_new_doc=plan.n_index)

@@ -5,14 +5,14 @@ Global stages, each a set of independent tasks on the executor, each output comm
 so a rerun skips what is done:
 
 1. ``bands``   (one task per shard):     band keys, partitioned by key on disk;
-2. ``pairs``   (one task per partition): sort keys, emit candidate edges;
+2. ``pairs``   (one task per range of partitions, ``partition_tasks``): sort keys, emit candidate edges;
    (optional, ``verify_threshold``) ``verify_fetch`` (one task per signature source) and
    ``verify`` (one task per shard): keep the edges whose Jaccard (exact, or estimated from the
    signatures) is high enough
    (:mod:`curate.dedup.verify`);
 3. ``cluster`` (one task):               connected components, survivors, per-shard removal lists;
-4. ``local_index`` (one task per partition): every document's keys into the folder's own index;
-   ``index`` (one task per partition + a commit, only with ``index_dir``): append survivors' keys;
+4. ``local_index`` (one task per range of partitions): every document's keys into the folder's own index;
+   ``index`` (the same ranges + a commit, only with ``index_dir``): append survivors' keys;
 5. commit: the batch's entry in the folder's ledger (:mod:`curate.dedup.ledger`), then garbage
    collection (:mod:`curate.dedup.gc`).
 
@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from curate.blocks import Block, GlobalStep, GlobalStepFailed
+from curate.dedup.band_stream import partition_ranges
 from curate.dedup.bands import band_shard_task
 from curate.dedup.cluster import cluster_task
 from curate.dedup.config import MinHashConfig
@@ -167,6 +168,15 @@ def run_global_stages(
         skipped[name] = sum(1 for v in values if v.get("skipped"))
         return values
 
+    def partition_stage(name: str, fn: Callable[..., Any]) -> list[dict]:
+        """A stage over partition ranges: one result per partition, in partition order."""
+        t0 = time.perf_counter()
+        tasks = [(f"{name}/{r.start}-{r.stop - 1}", (plan, r, fault)) for r in ranges]
+        values = [v for task in run_stage(executor, name, fn, tasks) for v in task["parts"]]
+        seconds[name] = round(time.perf_counter() - t0, 3)
+        skipped[name] = sum(1 for v in values if v.get("skipped"))
+        return values
+
     t0 = time.perf_counter()
     ledger, batch = _batch(step_root, shard_ids, config, written)
     if not batch:  # every shard is committed: the latest batch's stats, nothing recomputed
@@ -174,11 +184,11 @@ def run_global_stages(
         return {**last, "batches": len(ledger.batches), "new_shards": 0}
     plan: Plan = make_plan(step_root, batch, config, index_dir, 0, ledger)
     seconds["plan"] = round(time.perf_counter() - t0, 3)
-    parts = range(plan.partitions)
+    ranges = partition_ranges(plan.partitions, config.partition_tasks)
     bands = stage("bands", band_shard_task, [(f"bands/{i}", (plan, i, fault)) for i in range(len(batch))])
     # readers open exactly the files the committed markers name (one plan object per stage: sent once)
     plan = dataclasses.replace(plan, band_attempts=attempts(bands))
-    pairs = stage("pairs", pairs_task, [(f"pairs/{p}", (plan, p, fault)) for p in parts])
+    pairs = partition_stage("pairs", pairs_task)
     verified: list[dict] = []
     if plan.verify:
         plan = dataclasses.replace(plan, pair_attempts=attempts(pairs))
@@ -202,10 +212,10 @@ def run_global_stages(
                 config.verify_method,
             )
     (cluster,) = stage("cluster", cluster_task, [("cluster", (plan, fault))])
-    stage("local_index", local_part_task, [(f"local_index/{p}", (plan, p, fault)) for p in parts])
+    partition_stage("local_index", local_part_task)
     if index_dir:
         with index_lock(index_dir):  # one writer of the index at a time: no commit loses another's entry
-            stage("index", index_part_task, [(f"index/{p}", (plan, p, fault)) for p in parts])
+            partition_stage("index", index_part_task)
             stage("index_commit", commit_run, [("index_commit", (plan, (*ledger.names, plan.run_name)))])
     stats = {
         "plan": plan.plan_id,
