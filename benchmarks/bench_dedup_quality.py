@@ -66,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write the numbers here")
     p.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"default {DEFAULT_CONFIGS}")
     p.add_argument(
+        "--batches",
+        type=int,
+        default=1,
+        help="feed the corpus as a growing input in this many runs (one shard each, incremental dedup)",
+    )
+    p.add_argument(
         "--what-if",
         action="store_true",
         help="also: pair scores of 14x8 verified with 112/256/512/1024 hashes and with exact Jaccard "
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         config = parse_config(spec.strip())
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="curate-dedup-quality-") as tmp:
-            report = evaluate_dedup(corpus, config, tmp, truth_pairs=truth)
+            report = evaluate_dedup(corpus, config, tmp, truth_pairs=truth, batches=args.batches)
         print("\n".join(report.lines()))
         stage_s = report.stats["seconds"]
         print(
@@ -97,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(
             {
                 "config": spec.strip(),
+                "batches": args.batches,
                 "bands": config.bands,
                 "rows": config.rows,
                 "verify_threshold": config.verify_threshold,

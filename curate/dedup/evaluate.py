@@ -274,10 +274,13 @@ def evaluate_dedup(
     margin_low: float = 0.5,
     shards: int = 4,
     truth_pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    batches: int = 1,
 ) -> QualityReport:
     """Run the real dedup (signatures, bands, pairs, [verification,] clusters) on ``corpus`` and score it.
 
     ``truth_pairs`` (from :func:`corpus_truth`) saves recomputing exact Jaccard for every config.
+    ``batches > 1`` feeds the shards as a growing input (an hourly job): each run deduplicates the
+    new shards against the folder's index of the earlier ones, and the result is scored the same.
     """
     from curate.dedup.layout import StepLayout, read_parquet
     from curate.dedup.remove import removal_list_path
@@ -288,11 +291,13 @@ def evaluate_dedup(
 
     step_root = join(workdir, "minhash_dedup")
     layout = StepLayout(step_root)
+    shards = max(shards, batches)
     bounds = np.linspace(0, len(corpus), shards + 1).astype(int)
     shard_ids = [f"corpus-{k}" for k in range(shards)]
     for sid, lo, hi in zip(shard_ids, bounds[:-1], bounds[1:], strict=True):
         write_shard_signatures(layout, sid, (Document(id=v.id, text=v.text) for v in corpus[lo:hi]), config)
-    stats = run_global_stages(step_root, shard_ids, executor or SerialExecutor(), config)
+    for grown in np.linspace(0, shards, batches + 1).astype(int)[1:]:
+        stats = run_global_stages(step_root, shard_ids[:grown], executor or SerialExecutor(), config)
     position = {v.id: k for k, v in enumerate(corpus)}
     removed = {
         position[i]
