@@ -45,7 +45,10 @@ class MinHashConfig:
     same documents removed as its four stages; :mod:`curate.dedup.survivors`). ``first`` is *not*
     datatrove's choice: a cluster keeps one document either way, but not always the same one. ``partitions`` (a power of two) splits band keys on disk; ``None`` picks
     enough to keep each under ``records_per_partition`` keys, so memory stays bounded as input
-    grows. ``index_dir`` (optional) is the persistent index of earlier runs; it lives here so that
+    grows. ``partition_tasks`` (default 16) is how many tasks the pairs and index stages run,
+    each streaming a contiguous range of partitions from every shard's band file in one pass: a
+    constant, so file opens grow with shards only (raise it to use more cores of a cluster).
+    ``index_dir`` (optional) is the persistent index of earlier runs; it lives here so that
     recipes can set it like any other parameter.
 
     ``verify_threshold`` (optional, off by default as in FineWeb) adds a verification stage: a
