@@ -31,8 +31,17 @@ class FineWebQualityConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-        ratios = ("line_punct_thr", "short_line_thr", "char_duplicates_ratio", "new_line_ratio")
-        check_ranges(self, {**dict.fromkeys(ratios, (0, 1)), "short_line_length": (0, None)})
+        ratios = ("short_line_thr", "char_duplicates_ratio")
+        # as in datatrove: line_punct_thr below 0 never fires (a ratio is never < 0; FineWeb-2
+        # publishes -1 for srp_Latn and others to turn the rule off), and new_line_ratio counts
+        # newlines per word, which can exceed 1 (snd_Arab publishes 7.25)
+        bounds = {
+            **dict.fromkeys(ratios, (0, 1)),
+            "line_punct_thr": (None, 1),
+            "new_line_ratio": (0, None),
+            "short_line_length": (0, None),
+        }
+        check_ranges(self, bounds)
 
 
 class FineWebQuality(Filter):
