@@ -51,6 +51,12 @@ REGISTRY: dict[str, BlockSpec] = {
     "pii_formatter": BlockSpec(
         "curate.filters.pii_formatter:PIIFormatter", "curate.filters.pii_formatter:PIIFormatterConfig"
     ),
+    "ftfy_formatter": BlockSpec(
+        "curate.filters.ftfy_formatter:FTFYFormatter", "curate.filters.ftfy_formatter:FTFYFormatterConfig"
+    ),
+    "symbol_lines_formatter": BlockSpec(
+        "curate.filters.symbol_lines:SymbolLinesFormatter", "curate.filters.symbol_lines:SymbolLinesFormatterConfig"
+    ),
     "pii": BlockSpec("curate.filters.pii:PIIBlock", "curate.filters.pii:PIIConfig"),
     "tokenize": BlockSpec("curate.filters.tokenize:Tokenize", "curate.filters.tokenize:TokenizeConfig"),
 }
