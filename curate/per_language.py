@@ -159,8 +159,8 @@ class PerLanguageGopherRepetition(PerLanguage):
             "dup_para_frac": 0,
             "dup_line_char_frac": 0,
             "dup_para_char_frac": 0,
-            # a share of duplicated lines is at most 1: FineWeb-2's values above 1 (kaa_Cyrl: 1.247)
-            # never fire in datatrove, nor does 1.0 here (our config keeps line fractions in [0, 1])
+            # a share of duplicated lines is at most 1: FineWeb-2's values above 1 (kaa_Cyrl 1.247,
+            # ory_Latn 1.08) never fire in datatrove, nor does 1.0 here (our config keeps fractions in [0, 1])
             "dup_line_frac": min(lang.dup_line_frac, 1.0),
             "top_n_grams": lang.top_n_grams,
             "dup_n_grams": lang.dup_n_grams,
