@@ -123,9 +123,19 @@ class Extract(Mapper):
     def _reset_after_interrupt(self) -> None:
         """Drop the state an interrupted extraction may have left half-written (a few ms, timeouts only)."""
         if self.config.extractor == "trafilatura":
+            import logging
+
             from trafilatura.meta import reset_caches
 
-            reset_caches()
+            # htmldate's part logs an ERROR on every call where charset_normalizer's functions are
+            # not LRU-cached (its current releases): nothing to clear there, nothing wrong
+            quiet = logging.getLogger("htmldate.meta")
+            level = quiet.level
+            quiet.setLevel(logging.CRITICAL)
+            try:
+                reset_caches()
+            finally:
+                quiet.setLevel(level)
 
     def _extract(self, html: str) -> str | None:
         return run_extractor(self.config, html)
