@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import posixpath
 import sys
 from typing import Any
@@ -101,6 +102,11 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", help="persistent index: dedup against earlier runs, then add this one")
     p.add_argument("--id-column", default="id")
     p.add_argument("--text-column", default="text")
+    p.add_argument(
+        "--group-by",
+        help="deduplicate each group on its own (FineWeb-2: per language): a column, or a key of a "
+        "metadata column, e.g. language_label",
+    )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -136,6 +142,7 @@ def _config_from_args(args: argparse.Namespace) -> MinHashConfig:
         "verify_threshold": args.verify_threshold,
         "verify_method": args.verify_method,
         "removal": args.removal,
+        "group_by": args.group_by,
     }
     if args.threshold is not None:
         if args.rows is not None:
@@ -191,6 +198,19 @@ def _executor(workers: int) -> Any:
     return LocalExecutor(workers)
 
 
+def _groups(values: list, group: str, column: str) -> list:
+    """Each row's group: the ``group_by`` column itself, or that key of a metadata struct/JSON column."""
+    if column == group:
+        return values
+    out = []
+    for v in values:
+        if isinstance(v, str):
+            with contextlib.suppress(ValueError):
+                v = json.loads(v)
+        out.append(v.get(group) if isinstance(v, dict) else None)
+    return out
+
+
 def signature_task(
     step_root: str, shard_id: str, path: str, config: MinHashConfig, id_col: str, text_col: str
 ) -> dict:
@@ -215,13 +235,20 @@ def signature_task(
     try:
         with fs.open(p, "rb") as f:
             pf = pq.ParquetFile(f)
-            missing = {id_col, text_col} - set(pf.schema_arrow.names)
+            group = config.group_by  # a column of the input, or a key of its metadata column
+            names = set(pf.schema_arrow.names)
+            missing = {id_col, text_col} - names
             if missing:
                 raise ValueError(f"{path}: missing column(s) {sorted(missing)} (has {pf.schema_arrow.names})")
-            for batch in pf.iter_batches(batch_size=2048, columns=[id_col, text_col]):
+            extra = [c for c in (group, "metadata") if c and c in names][:1] if group else []
+            if group and not extra:
+                raise ValueError(f"{path}: group_by {group!r} is neither a column nor in a metadata column")
+            for batch in pf.iter_batches(batch_size=2048, columns=[id_col, text_col, *extra]):
                 ids = batch.column(0).cast(pa.string()).to_pylist()
-                for doc_id, text in zip(ids, batch.column(1).to_pylist(), strict=True):
-                    writer.add_document(Document(id=doc_id or "", text=text or ""))
+                groups = _groups(batch.column(2).to_pylist(), group, extra[0]) if extra else None
+                for i, (doc_id, text) in enumerate(zip(ids, batch.column(1).to_pylist(), strict=True)):
+                    meta = {group: groups[i]} if groups is not None and group else {}
+                    writer.add_document(Document(id=doc_id or "", text=text or "", metadata=meta))
     except BaseException:
         writer.abort()
         raise

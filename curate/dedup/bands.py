@@ -65,6 +65,12 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return np.ascontiguousarray(out.T)
 
 
+def salt_keys(keys: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Band keys ``(n, bands)`` of documents in groups ``(n,)``: equal only for equal keys in the
+    same group (``MinHashConfig.group_by``). Mixed again, so partitions stay uniform."""
+    return _fmix64(keys ^ (groups * _MUL)[:, None])
+
+
 def partition_of(keys: np.ndarray, bits: int) -> np.ndarray:
     if bits == 0:
         return np.zeros(keys.shape, dtype=np.int64)
@@ -82,14 +88,16 @@ def shard_band_records(plan: Plan, shard: int, batch_rows: int = 16384) -> tuple
     ever whole in memory, never its signatures (896 B per document).
     """
     cfg = plan.config
+    grouped = cfg.group_by is not None
     keys, docs = [], []
     at = 0
-    for batch in iter_signature_batches(plan.sig_file(shard), batch_rows):
+    for batch in iter_signature_batches(plan.sig_file(shard), batch_rows, grouped):
         sig = signature_matrix(batch.column("sig"))
         positions = np.flatnonzero(~batch.column("short").to_numpy(zero_copy_only=False))
-        keys.append(
-            band_keys(sig[positions] if positions.size < sig.shape[0] else sig, cfg.bands, cfg.rows).ravel()
-        )
+        k = band_keys(sig[positions] if positions.size < sig.shape[0] else sig, cfg.bands, cfg.rows)
+        if grouped:
+            k = salt_keys(k, batch.column("group").to_numpy()[positions])
+        keys.append(k.ravel())
         docs.append(np.repeat(positions.astype(np.int64) + at, cfg.bands))
         at += sig.shape[0]
     if at != plan.shard_docs[shard]:

@@ -84,6 +84,9 @@ class MinHashConfig:
     verify_method: VerifyMethod = "exact"
     removal: RemovalRule | None = None
     hash_fc: HashFunction = "xxhash"
+    # FineWeb-2 deduplicates each language on its own: documents whose metadata[group_by] differ
+    # (language_label: cmn_Hani, deu_Latn...) never share a band key, so are never clustered
+    group_by: str | None = None
     # execution only (same roots either way), so never in repr: 1 = one clustering task, N = the
     # large-star/small-star phases of curate.dedup.components_ray over N node partitions
     cluster_tasks: int = 1
@@ -100,7 +103,9 @@ class MinHashConfig:
         shown = [
             f
             for f in fields(self)
-            if (f.name != "hash_fc" or self.hash_fc != "xxhash") and f.name not in ("cluster_tasks", "partition_tasks")
+            if (f.name != "hash_fc" or self.hash_fc != "xxhash")
+            and (f.name != "group_by" or self.group_by is not None)
+            and f.name not in ("cluster_tasks", "partition_tasks")
         ]
         return f"{type(self).__qualname__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
@@ -133,6 +138,8 @@ class MinHashConfig:
             or self.cluster_tasks < 1
         ):
             raise ValueError(f"cluster_tasks must be an integer >= 1, not {self.cluster_tasks!r}")
+        if self.group_by is not None and (not isinstance(self.group_by, str) or not self.group_by):
+            raise ValueError(f"group_by must be a metadata key (e.g. 'language_label'), not {self.group_by!r}")
         if isinstance(self.partition_tasks, bool) or not isinstance(self.partition_tasks, int) or self.partition_tasks < 1:
             raise ValueError(f"partition_tasks must be an integer >= 1, not {self.partition_tasks!r}")
         if self.partitions is not None and (self.partitions < 1 or self.partitions & (self.partitions - 1)):
@@ -211,6 +218,8 @@ class MinHashConfig:
         key = f"minhash-v1 n={self.n_grams} h={self.num_hashes} seed={self.seed} words=doc_simplified_words"
         if self.hash_fc != "xxhash":  # only then: xxhash signatures and indexes keep their fingerprint
             key += f" hash={self.hash_fc}"
+        if self.group_by is not None:  # signature files then carry the group column, band keys its salt
+            key += f" group_by={self.group_by}"
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 
     def band_fingerprint(self) -> str:

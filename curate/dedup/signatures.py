@@ -93,16 +93,22 @@ def minhash_batch(shingles: list[np.ndarray], a: np.ndarray, b: np.ndarray) -> n
     return out
 
 
-def signature_schema(num_hashes: int) -> pa.Schema:
-    return pa.schema(
-        [
-            ("id", pa.string()),
-            ("length", pa.int64()),  # characters of text: the ``longest`` keep policy reads it
-            ("short", pa.bool_()),  # fewer words than one shingle: never banded, never clustered
-            # num_hashes little-endian uint64 in one fixed-size value: decodes 2x faster than a list
-            ("sig", pa.binary(8 * num_hashes)),
-        ]
-    )
+def signature_schema(num_hashes: int, grouped: bool = False) -> pa.Schema:
+    fields = [
+        ("id", pa.string()),
+        ("length", pa.int64()),  # characters of text: the ``longest`` keep policy reads it
+        ("short", pa.bool_()),  # fewer words than one shingle: never banded, never clustered
+        # num_hashes little-endian uint64 in one fixed-size value: decodes 2x faster than a list
+        ("sig", pa.binary(8 * num_hashes)),
+    ]
+    if grouped:  # MinHashConfig.group_by: the group's hash, folded into every band key
+        fields.append(("group", pa.uint64()))
+    return pa.schema(fields)
+
+
+def group_hash(value: object) -> int:
+    """64-bit hash of a document's group (``None``: 0, the group of documents without one)."""
+    return 0 if value is None else xxhash.xxh64_intdigest(str(value).encode("utf-8"))
 
 
 def signature_array(sigs: np.ndarray) -> pa.FixedSizeBinaryArray:
@@ -151,47 +157,52 @@ class SignatureWriter:
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self.a, self.b = permutations(config.seed, config.num_hashes)
-        self.schema = signature_schema(config.num_hashes)
+        self.schema = signature_schema(config.num_hashes, grouped=config.group_by is not None)
         self._stack = contextlib.ExitStack()
         self._file = self._stack.enter_context(atomic_open(path, "wb"))
         self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
         self._sets = ShingleSetWriter(shingles_path) if config.stores_shingles and shingles_path else None
         self._ids: list[str] = []
         self._lengths: list[int] = []
+        self._groups: list[int] = []
         self._shingles: list[np.ndarray] = []
         self._shingle_count = 0
         self._digest = xxhash.xxh64()  # of every signature and id: the plan notices changed content
         self.n_docs = 0
         self.n_short = 0
 
-    def add(self, doc_id: str, words: list[str], length: int) -> None:
-        self.add_shingles(doc_id, shingle_hashes(words, self.config.n_grams, self.config.hash_fc), length)
+    def add(self, doc_id: str, words: list[str], length: int, group: object = None) -> None:
+        shingles = shingle_hashes(words, self.config.n_grams, self.config.hash_fc)
+        self.add_shingles(doc_id, shingles, length, group)
 
-    def add_shingles(self, doc_id: str, shingles: np.ndarray, length: int) -> None:
+    def add_shingles(self, doc_id: str, shingles: np.ndarray, length: int, group: object = None) -> None:
         """A document given by its shingle hashes (uint64, repeats allowed): benchmarks feed synthetic ones."""
         self._ids.append(doc_id)
         self._lengths.append(length)
+        self._groups.append(group_hash(group))
         self._shingles.append(shingles)
         self._shingle_count += shingles.size
         if len(self._ids) >= self.batch_size or self._shingle_count >= _MAX_BATCH_SHINGLES:
             self._flush()
 
     def add_document(self, doc: Document) -> None:
-        self.add(doc.id, doc_simplified_words(doc), len(doc.text))
+        group = doc.metadata.get(self.config.group_by) if self.config.group_by is not None else None
+        self.add(doc.id, doc_simplified_words(doc), len(doc.text), group)
 
     def _flush(self, final: bool = False) -> None:
         if self._ids:
             sigs = minhash_batch(self._shingles, self.a, self.b)
             short = np.fromiter((len(s) == 0 for s in self._shingles), dtype=bool, count=len(self._shingles))
-            table = pa.Table.from_arrays(
-                [
-                    pa.array(self._ids, pa.string()),
-                    pa.array(self._lengths, pa.int64()),
-                    pa.array(short),
-                    signature_array(sigs),
-                ],
-                schema=self.schema,
-            )
+            columns = [
+                pa.array(self._ids, pa.string()),
+                pa.array(self._lengths, pa.int64()),
+                pa.array(short),
+                signature_array(sigs),
+            ]
+            if self.config.group_by is not None:
+                columns.append(pa.array(self._groups, pa.uint64()))
+                self._digest.update(np.array(self._groups, dtype=np.uint64).tobytes())
+            table = pa.Table.from_arrays(columns, schema=self.schema)
             self._digest.update(np.ascontiguousarray(sigs).tobytes())
             self._digest.update("\x00".join(self._ids).encode())
             if self._sets is not None:
@@ -200,7 +211,7 @@ class SignatureWriter:
             self._pending_rows += table.num_rows
             self.n_docs += table.num_rows
             self.n_short += int(short.sum())
-            self._ids, self._lengths, self._shingles, self._shingle_count = [], [], [], 0
+            self._ids, self._lengths, self._groups, self._shingles, self._shingle_count = [], [], [], [], 0
         if self._pending and (final or self._pending_rows >= self.row_group_rows):
             # few large row groups: reading a shard back is one decode per column, not one per batch
             self._writer.write_table(
@@ -255,11 +266,14 @@ def read_signatures(path: str) -> tuple[np.ndarray, np.ndarray]:
     return signature_matrix(table.column("sig")), short
 
 
-def iter_signature_batches(path: str, batch_rows: int = 16384) -> Iterator[pa.RecordBatch]:
-    """``short`` and ``sig`` of a shard's signature file, a bounded batch at a time."""
+def iter_signature_batches(
+    path: str, batch_rows: int = 16384, grouped: bool = False
+) -> Iterator[pa.RecordBatch]:
+    """``short`` and ``sig`` (and ``group``) of a shard's signature file, a bounded batch at a time."""
     fs, p = filesystem(path)
+    columns = ["short", "sig", "group"] if grouped else ["short", "sig"]
     with fs.open(p, "rb") as f:
-        yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=["short", "sig"])
+        yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
 
 
 class SignatureCollector(Block):
