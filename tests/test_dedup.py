@@ -1040,11 +1040,15 @@ def test_hash_fc_is_in_repr_and_fingerprints_only_when_not_default() -> None:
     """Folders made before ``hash_fc`` existed (xxhash) keep their fingerprints; sha1 ones differ."""
     xx, sha = MinHashConfig(), MinHashConfig(hash_fc="sha1")
     # cluster_tasks and partition_tasks say how stages run, not what they decide: never in the fingerprint
-    execution = ("hash_fc", "cluster_tasks", "partition_tasks")
+    # (hash_fc and group_by are shown only when set, so folders made before them keep their fingerprints)
+    execution = ("hash_fc", "group_by", "cluster_tasks", "partition_tasks")
     fields = [f for f in dataclasses.fields(MinHashConfig) if f.name not in execution]
     assert repr(xx) == "MinHashConfig(" + ", ".join(f"{f.name}={getattr(xx, f.name)!r}" for f in fields) + ")"
     assert repr(sha) == repr(xx)[:-1] + ", hash_fc='sha1')"
     assert xx.signature_fingerprint() == "e7f69df045973dbb"  # the value signatures made before hash_fc carry
+    grouped = MinHashConfig(group_by="language_label")
+    assert repr(grouped) == repr(xx)[:-1] + ", group_by='language_label')"
+    assert grouped.signature_fingerprint() != xx.signature_fingerprint()
     assert sha.signature_fingerprint() != xx.signature_fingerprint()
     assert sha.band_fingerprint() != xx.band_fingerprint()
     with pytest.raises(ValueError, match="hash_fc"):
