@@ -11,17 +11,19 @@ shard is buffered (~0.8 MB decoded) beside the partition being processed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from curate.dedup.bands import key_range
+from curate.dedup.layout import marker
 from curate.dedup.plan import Plan
 from curate.storage import filesystem
 
 _EMPTY_KEYS = np.empty(0, np.uint64)
+PartitionWork = Callable[[int, np.ndarray, np.ndarray], dict[str, Any]]  # (part, keys, docs) -> its marker
 
 
 class KeyCursor:
@@ -103,3 +105,23 @@ def read_band_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
     """``(keys, docs)`` of one partition (a stream of one)."""
     ((_, keys, docs),) = stream_band_partitions(plan, range(part, part + 1))
     return keys, docs
+
+
+def run_partition_range(
+    plan: Plan, parts: range, done_marker: Callable[[int], str], start: Callable[[], PartitionWork]
+) -> dict[str, Any]:
+    """One task of a partition stage: a partition whose marker exists is answered from it (a
+    rerun), the others are streamed in one pass and given to the work ``start()`` returns (called
+    only when something is left to do). Returns ``{"parts": [one result per partition]}``."""
+    results: dict[int, dict[str, Any]] = {}
+    for part in parts:
+        done = marker(done_marker(part))
+        if done is not None:
+            results[part] = {**done, "skipped": True}
+    todo = [p for p in parts if p not in results]
+    if todo:
+        work = start()
+        for part, keys, docs in stream_band_partitions(plan, range(todo[0], todo[-1] + 1)):
+            if part not in results:
+                results[part] = work(part, keys, docs)
+    return {"parts": [results[p] for p in parts]}

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.band_stream import stream_band_partitions
+from curate.dedup.band_stream import PartitionWork, run_partition_range
 from curate.dedup.bands import band_table, key_range, partition_of, read_key_range
 from curate.dedup.index_manifest import IndexRun, is_own_run, manifest_path, read_manifest
 from curate.dedup.layout import (
@@ -120,14 +120,9 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
 
 def index_part_task(plan: Plan, parts: range, fault: str | None = None) -> dict[str, Any]:
     """Append this run's kept documents' band keys of each partition of ``parts`` to the index
-    (not yet committed), one file and marker per partition. Returns ``{"parts": [...]}``."""
-    results: dict[int, dict[str, Any]] = {}
-    for part in parts:
-        done = marker(plan.layout.index_part_marker(part))
-        if done is not None:
-            results[part] = {**done, "skipped": True}
-    todo = [p for p in parts if p not in results]
-    if todo:
+    (not yet committed), one file and marker per partition."""
+
+    def start() -> PartitionWork:
         assert plan.index_dir is not None
         cluster = marker(plan.layout.cluster_marker)
         if cluster is None:
@@ -135,16 +130,17 @@ def index_part_task(plan: Plan, parts: range, fault: str | None = None) -> dict[
                 f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
             )
         removed = read_parquet(plan.layout.removed_docs_file(cluster)).column("doc").to_numpy()
-        for part, k, d in stream_band_partitions(plan, range(todo[0], todo[-1] + 1)):
-            if part in results:
-                continue
+
+        def work(part: int, k: np.ndarray, d: np.ndarray) -> dict[str, Any]:
             keep = ~np.isin(d, removed)
             attempt = new_attempt()
-            path = part_path(plan.index_dir, part, plan.run_name, attempt)
-            write_parquet(path, band_table(k[keep], d[keep] - plan.n_index))
+            write_parquet(part_path(plan.index_dir, part, plan.run_name, attempt), band_table(k[keep], d[keep] - plan.n_index))
             maybe_fail(fault, "index", part)
-            results[part] = commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())}, attempt)
-    return {"parts": [results[p] for p in parts]}
+            return commit(plan.layout.index_part_marker(part), {"records": int(keep.sum())}, attempt)
+
+        return work
+
+    return run_partition_range(plan, parts, plan.layout.index_part_marker, start)
 
 
 def write_index_ids(plan: Plan, index_dir: str, attempt: str) -> None:

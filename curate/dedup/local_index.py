@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.band_stream import stream_band_partitions
+from curate.dedup.band_stream import PartitionWork, run_partition_range
 from curate.dedup.bands import BAND_ROW_GROUP, band_table
 from curate.dedup.index import part_path, write_index_ids, write_index_payloads
 from curate.dedup.layout import (
@@ -59,26 +59,18 @@ def _survivor_of_removed(plan: Plan, cluster: dict[str, Any]) -> tuple[np.ndarra
 
 def local_part_task(plan: Plan, parts: range, fault: str | None = None) -> dict[str, Any]:
     """Write the batch's band keys of each partition of ``parts`` (every document) to the folder's
-    index, one file and marker per partition; not yet committed. Returns ``{"parts": [...]}``."""
-    results: dict[int, dict[str, Any]] = {}
-    for part in parts:
-        done = marker(plan.layout.local_part_marker(part))
-        if done is not None:
-            results[part] = {**done, "skipped": True}
-    todo = [p for p in parts if p not in results]
-    if todo:
+    index, one file and marker per partition; not yet committed."""
+
+    def start() -> PartitionWork:
         cluster = marker(plan.layout.cluster_marker)
         if cluster is None:
             raise FileNotFoundError(
                 f"{plan.layout.cluster_marker} is missing: the index stage runs after clustering"
             )
-        removed = survivor = None
-        if stores_survivors(plan):
-            removed, survivor = _survivor_of_removed(plan, cluster)
-        for part, keys, docs in stream_band_partitions(plan, range(todo[0], todo[-1] + 1)):
-            if part not in results:
-                results[part] = _write_local_part(plan, part, keys, docs, removed, survivor, fault)
-    return {"parts": [results[p] for p in parts]}
+        removed, survivor = _survivor_of_removed(plan, cluster) if stores_survivors(plan) else (None, None)
+        return lambda part, keys, docs: _write_local_part(plan, part, keys, docs, removed, survivor, fault)
+
+    return run_partition_range(plan, parts, plan.layout.local_part_marker, start)
 
 
 def _write_local_part(

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from curate.dedup.band_stream import stream_band_partitions
+from curate.dedup.band_stream import run_partition_range
 from curate.dedup.index import read_index_partition
-from curate.dedup.layout import attempt_path, commit, marker, maybe_fail, new_attempt, write_parquet
+from curate.dedup.layout import attempt_path, commit, maybe_fail, new_attempt, write_parquet
 from curate.dedup.plan import Plan
 
 EDGE_SCHEMA = pa.schema([("u", pa.int64()), ("v", pa.int64())])
@@ -101,21 +101,12 @@ def _with_index(plan: Plan, part: int, k: np.ndarray, d: np.ndarray) -> tuple[np
 
 
 def pairs_task(plan: Plan, parts: range, fault: str | None = None) -> dict[str, Any]:
-    """Stage 2 (one task per range of partitions): each partition's candidate edges, committed one by one.
+    """Stage 2 (one task per range of partitions): each partition's candidate edges, committed one by one."""
 
-    Returns ``{"parts": [one result per partition]}``.
-    """
-    results: dict[int, dict[str, Any]] = {}
-    for part in parts:
-        done = marker(plan.layout.edges_marker(part))
-        if done is not None:
-            results[part] = {**done, "skipped": True}
-    todo = [p for p in parts if p not in results]
-    if todo:
-        for part, keys, docs in stream_band_partitions(plan, range(todo[0], todo[-1] + 1)):
-            if part not in results:
-                results[part] = _partition_edges(plan, part, *_with_index(plan, part, keys, docs), fault)
-    return {"parts": [results[p] for p in parts]}
+    def work(part: int, keys: np.ndarray, docs: np.ndarray) -> dict[str, Any]:
+        return _partition_edges(plan, part, *_with_index(plan, part, keys, docs), fault)
+
+    return run_partition_range(plan, parts, plan.layout.edges_marker, lambda: work)
 
 
 def _partition_edges(
