@@ -82,26 +82,29 @@ def test_top_ngram_fractions_above_one_never_fire_as_in_datatrove() -> None:
 
 
 def test_dup_line_frac_above_one_never_fires_as_in_datatrove() -> None:
-    """kaa_Cyrl publishes ``dup_line_frac: 1.247``; its tokenizer (Stanza kk) may be missing, so the
-    rule is compared on English words: the per-language parameters against datatrove's filter."""
+    """kaa_Cyrl, ory_Latn, hwc_Latn and trv_Latn publish ``dup_line_frac`` above 1; their tokenizers
+    (Stanza, spaCy xx) may be missing, so the rule is compared on English words: each language's
+    parameters against datatrove's filter."""
     needs(("spacy",))
     from datatrove.data import Document as DtDocument
     from datatrove.pipeline.filters import GopherRepetitionFilter
 
     from curate.document import Document
 
-    lang = settings()["kaa_Cyrl"]
-    assert lang.dup_line_frac == 1.247
-    theirs = GopherRepetitionFilter(
-        language="en", dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0,
-        dup_line_frac=lang.dup_line_frac, top_n_grams=lang.top_n_grams, dup_n_grams=lang.dup_n_grams,
-    )
-    ours = GopherRepetition(GopherRepetitionConfig(**PerLanguageGopherRepetition().params(lang)))
+    above_one = {label: lang.dup_line_frac for label, lang in settings().items() if lang.dup_line_frac > 1}
+    assert above_one == {"hwc_Latn": 1.128, "kaa_Cyrl": 1.247, "ory_Latn": 1.08, "trv_Latn": 1.151}
     lines = sentences("en", 12)
     texts = ["\n".join(lines[:2] * 6 + lines[2:4]), "\n".join(lines), "\n".join([lines[0]] * 9 + lines[1:3])]
     assert GopherRepetition().drop_reason(Document(id="0", text=texts[0])) == "dup_line_frac"  # Gopher's 0.3
-    for i, text in enumerate(texts):
-        verdict = theirs.filter(DtDocument(text=text, id=str(i)))
-        expected = None if verdict is True else verdict[1]
-        assert ours.drop_reason(Document(id=str(i), text=text)) == expected, (i, expected)
-        assert expected != "dup_line_frac"
+    for label in sorted(above_one):
+        lang = settings()[label]
+        theirs = GopherRepetitionFilter(
+            language="en", dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0,
+            dup_line_frac=lang.dup_line_frac, top_n_grams=lang.top_n_grams, dup_n_grams=lang.dup_n_grams,
+        )
+        ours = GopherRepetition(GopherRepetitionConfig(**PerLanguageGopherRepetition().params(lang)))
+        for i, text in enumerate(texts):
+            verdict = theirs.filter(DtDocument(text=text, id=str(i)))
+            expected = None if verdict is True else verdict[1]
+            assert ours.drop_reason(Document(id=str(i), text=text)) == expected, (label, i, expected)
+            assert expected != "dup_line_frac", label
