@@ -31,6 +31,19 @@ POLICY_SUBSTRINGS = (
 )
 
 
+@dataclass
+class _Walk:
+    """What one pass over a page's lines found (see ``C4Quality._walk``)."""
+
+    lines: int
+    kept_lines: int = 0
+    num_sentences: int = 0
+    lorem: int = -1  # first line with "lorem ipsum" (-1: none)
+    curly: int = -1  # first line, among those not dropped before the test, with "{"
+    reason: str | None = None
+    text: str = ""
+
+
 @dataclass(frozen=True)
 class C4QualityConfig:
     """C4's rules; -1 disables a numeric rule. Defaults: FineWeb's settings."""
@@ -76,44 +89,15 @@ class C4Quality(Mapper):
         in the kept lines (all of them, not stopping at the threshold), the first line with "lorem
         ipsum" and the first kept-so-far line with a curly bracket (-1: none), as :meth:`map` meets
         them. The text the page would have if kept goes to ``doc.cache["scored_text"]``."""
-        cfg = self.config
-        lines = doc.text.splitlines() if cfg.split_paragraph else split_sentences(doc.text)
-        num_sentences = 0
-        lorem = curly = -1
-        kept: list[str] = []
-        for i, line in enumerate(lines):
-            line = line.strip()
-            words = line.split()
-            if cfg.max_word_length != -1 and any(len(word) > cfg.max_word_length for word in words):
-                continue
-            if cfg.remove_citations and "[" in line:
-                line = CITATION.sub("", line)
-            if cfg.filter_no_terminal_punct and (
-                not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)
-            ):
-                continue
-            if len(words) < cfg.min_words_per_line:
-                continue
-            line_l = line.lower()
-            if lorem < 0 and "lorem ipsum" in line_l:
-                lorem = i
-            if cfg.filter_javascript and "javascript" in line_l:
-                continue
-            if curly < 0 and "{" in line:
-                curly = i
-            if cfg.filter_policy and any(p in line_l for p in POLICY_SUBSTRINGS):
-                continue
-            if cfg.min_num_sentences != -1:
-                num_sentences += count_sentences(line) if cfg.split_paragraph else 1
-            kept.append(line)
-        doc.cache["scored_text"] = ("\n" if cfg.split_paragraph else " ").join(kept).strip()
-        counted = cfg.min_num_sentences != -1
+        walk = self._walk(doc.text, decide=False)
+        doc.cache["scored_text"] = walk.text
+        counted = self.config.min_num_sentences != -1
         return {
-            "num_sentences": num_sentences if counted else float("nan"),
-            "lorem_ipsum_line": lorem,
-            "curly_bracket_line": curly,
-            "lines": len(lines),
-            "kept_lines": len(kept),
+            "num_sentences": walk.num_sentences if counted else float("nan"),
+            "lorem_ipsum_line": walk.lorem,
+            "curly_bracket_line": walk.curly,
+            "lines": walk.lines,
+            "kept_lines": walk.kept_lines,
         }
 
     def decide(self, s: dict[str, Any]) -> str | None:
@@ -134,12 +118,25 @@ class C4Quality(Mapper):
         return None
 
     def map(self, doc: Document) -> str | None:
+        walk = self._walk(doc.text, decide=True)
+        if walk.reason is not None:
+            return walk.reason
+        if walk.num_sentences < self.config.min_num_sentences:
+            return "too_few_sentences"
+        if walk.text != doc.text:
+            doc.set_text(walk.text)
+        return None
+
+    def _walk(self, text: str, decide: bool) -> _Walk:
+        """One pass over the lines, datatrove's order of rules. ``decide``: stop at the first page
+        rule that drops (lorem ipsum, curly bracket) and count sentences only up to the threshold,
+        as :meth:`map` needs; otherwise record where those rules fire and count every sentence."""
         cfg = self.config
-        lines = doc.text.splitlines() if cfg.split_paragraph else split_sentences(doc.text)
-        num_sentences = 0
-        enough = cfg.min_num_sentences  # counting past this changes nothing
+        lines = text.splitlines() if cfg.split_paragraph else split_sentences(text)
+        walk = _Walk(lines=len(lines))
+        enough = cfg.min_num_sentences if decide else float("inf")  # counting past this changes nothing
         kept: list[str] = []
-        for line in lines:
+        for i, line in enumerate(lines):
             line = line.strip()
             words = line.split()
             if cfg.max_word_length != -1 and any(len(word) > cfg.max_word_length for word in words):
@@ -153,20 +150,23 @@ class C4Quality(Mapper):
             if len(words) < cfg.min_words_per_line:
                 continue
             line_l = line.lower()
-            if cfg.filter_lorem_ipsum and "lorem ipsum" in line_l:
-                return "lorem_ipsum"
+            if walk.lorem < 0 and "lorem ipsum" in line_l:
+                walk.lorem = i
+                if decide and cfg.filter_lorem_ipsum:
+                    walk.reason = "lorem_ipsum"
+                    return walk
             if cfg.filter_javascript and "javascript" in line_l:
                 continue
-            if cfg.filter_curly_bracket and "{" in line:
-                return "curly_bracket"
+            if walk.curly < 0 and "{" in line:
+                walk.curly = i
+                if decide and cfg.filter_curly_bracket:
+                    walk.reason = "curly_bracket"
+                    return walk
             if cfg.filter_policy and any(p in line_l for p in POLICY_SUBSTRINGS):
                 continue
-            if cfg.min_num_sentences != -1 and num_sentences < enough:
-                num_sentences += count_sentences(line) if cfg.split_paragraph else 1
+            if cfg.min_num_sentences != -1 and walk.num_sentences < enough:
+                walk.num_sentences += count_sentences(line) if cfg.split_paragraph else 1
             kept.append(line)
-        if num_sentences < cfg.min_num_sentences:
-            return "too_few_sentences"
-        text = ("\n" if cfg.split_paragraph else " ").join(kept).strip()
-        if text != doc.text:
-            doc.set_text(text)
-        return None
+        walk.kept_lines = len(kept)
+        walk.text = ("\n" if cfg.split_paragraph else " ").join(kept).strip()
+        return walk
