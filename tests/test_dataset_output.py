@@ -41,7 +41,9 @@ def test_every_file_has_one_schema_and_empty_shards_are_valid(output: Path) -> N
 
 
 def test_datasets_loads_the_readme_line_and_tokens_decode(output: Path, gpt2_tokenizer: Path) -> None:
-    ds = datasets.load_dataset("parquet", data_files=str(output / "data" / "*.parquet"), split="train")
+    # a cache of our own: datasets keys its cache by paths and file stamps, never a stale earlier folder
+    files = str(output / "data" / "*.parquet")
+    ds = datasets.load_dataset("parquet", data_files=files, split="train", cache_dir=str(output.parent / "hf"))
     assert ds.num_rows > 10
     tok = tokenizers.Tokenizer.from_file(str(gpt2_tokenizer))
     for row in ds.select(range(5)):
@@ -54,7 +56,7 @@ def test_the_output_folder_loads_as_it_is(output: Path) -> None:
     JSON files are not taken for data; the card agrees with stats.json."""
     import json
 
-    ds = datasets.load_dataset(str(output), split="train")
+    ds = datasets.load_dataset(str(output), split="train", cache_dir=str(output.parent / "hf"))
     stats = json.loads((output / "stats.json").read_text())
     assert ds.num_rows == stats["docs_written"] > 10
     card = (output / "README.md").read_text()
