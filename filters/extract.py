@@ -15,6 +15,7 @@ reset: the next page extracts exactly as in a fresh process (``docs/bad_inputs.m
 from __future__ import annotations
 
 import importlib.util
+import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +25,8 @@ from curate.document import Document
 from curate.filters.decoding import DECODINGS, Decoding, decode_declared_then_detect, decode_page
 from curate.readers.config_repr import NEW_OPTION, repr_showing_set_options
 from curate.timeout import Clock, TimeLimitExceeded, time_limit
+
+log = logging.getLogger(__name__)
 
 Extractor = Literal["trafilatura", "resiliparse"]
 
@@ -82,8 +85,6 @@ class Extract(Mapper):
             raise ValueError(f"timeout_clock must be 'wall' or 'cpu', not {self.config.timeout_clock!r}")
 
     def setup(self) -> None:
-        import logging
-
         # trafilatura logs a warning for every page it finds nothing in; we count those instead
         # (and "empty HTML tree" at ERROR for WET records read as pages, as datatrove reads them)
         logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
@@ -93,7 +94,10 @@ class Extract(Mapper):
         """Import the extractor and run it once before any page is timed: the imports and first-call
         setup (~0.25 s) used to count against the first page of every worker, which a tight limit dropped.
         trafilatura's caches are reset afterwards, so no page's output depends on the warm-up."""
-        run_extractor(self.config, _WARM_UP_PAGE)
+        try:
+            run_extractor(self.config, _WARM_UP_PAGE)
+        except Exception:  # noqa: BLE001 - a broken extractor shows on real pages, counted there
+            log.debug("extractor warm-up failed", exc_info=True)
         self._reset_after_interrupt()
 
     def map(self, doc: Document) -> str | None:
@@ -123,8 +127,6 @@ class Extract(Mapper):
     def _reset_after_interrupt(self) -> None:
         """Drop the state an interrupted extraction may have left half-written (a few ms, timeouts only)."""
         if self.config.extractor == "trafilatura":
-            import logging
-
             from trafilatura.meta import reset_caches
 
             # htmldate's part logs an ERROR on every call where charset_normalizer's functions are
