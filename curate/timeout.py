@@ -17,7 +17,8 @@ re-arms at a short interval, so code that catches even ``BaseException`` is inte
 until the block gives up. Once the block has exited, a late tick is ignored.
 
 A tick raises only where it can be caught by the ``with`` statement's frame: in that frame or
-in code it called. A tick that lands in the limit's own ``__enter__``/``__exit__`` or in a
+in code it called. A tick that lands in the limit's own ``__enter__``/``__exit__``, in the entry
+or exit of any ``contextlib.contextmanager`` (half-run, it leaves its state behind), or in a
 ``__del__`` (where Python would print "Exception ignored" and drop it) waits for the next tick
 instead. With ``contextlib.contextmanager`` a tick at the first line of ``__exit__`` left the
 generator suspended, the timer armed, and the next tick escaped the caller's ``except``: a whole
@@ -99,7 +100,19 @@ class _TimeLimit:
         self._disarm()
 
 
-_WAIT_CODES = frozenset({_TimeLimit.__enter__.__code__, _TimeLimit.__exit__.__code__})
+# Where a tick waits for the next one instead of raising: this limit's own entry and exit, and the
+# entry and exit of every ``contextlib.contextmanager`` (its generator runs under them). A tick
+# between ``token = VAR.set(...)`` and the ``try`` of such a generator (trafilatura_fast's
+# ``accelerated``) left the variable set for the rest of the process; one at the first line of
+# ``__exit__`` left the generator suspended with its ``finally`` not run.
+_WAIT_CODES = frozenset(
+    {
+        _TimeLimit.__enter__.__code__,
+        _TimeLimit.__exit__.__code__,
+        contextlib._GeneratorContextManager.__enter__.__code__,
+        contextlib._GeneratorContextManager.__exit__.__code__,
+    }
+)
 
 
 def time_limit(seconds: float | None, clock: Clock = "wall") -> contextlib.AbstractContextManager[object]:

@@ -115,3 +115,43 @@ def test_an_inner_limit_gives_the_outer_one_back_its_time() -> None:
         assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
         print("clean")
     """)
+
+
+def test_a_tick_inside_a_context_managers_setup_waits_and_its_cleanup_runs() -> None:
+    """trafilatura_fast's ``accelerated()`` sets a context variable, then enters ``try``: a tick right
+    after the ``set`` raised before the ``try``, the variable stayed set for the rest of the process
+    and later tests saw trafilatura accelerated (two failures in a clean CI run). Ticks landing in a
+    context manager's entry or exit now wait; the next one ends the block, and the cleanup runs."""
+    run_clean("""
+        import contextlib, contextvars, signal, sys, time
+        from curate.timeout import TimeLimitExceeded, time_limit
+
+        FLAG = contextvars.ContextVar("flag", default=0)
+
+        @contextlib.contextmanager
+        def flagged():
+            token = FLAG.set(1)
+            try:
+                yield
+            finally:
+                FLAG.reset(token)
+
+        def tick_after_set(frame, event, arg):
+            if event == "c_return" and getattr(arg, "__name__", "") == "set":
+                signal.setitimer(signal.ITIMER_REAL, 1e-6, 0.01)  # due at once, re-armed as the limit is
+
+        for _ in range(5):
+            try:
+                with time_limit(10.0):
+                    sys.setprofile(tick_after_set)
+                    with flagged():
+                        sys.setprofile(None)
+                        end = time.perf_counter() + 5
+                        while time.perf_counter() < end:
+                            pass
+            except TimeLimitExceeded:
+                pass
+            sys.setprofile(None)
+            assert FLAG.get() == 0, "the context manager's cleanup did not run"
+        print("clean")
+    """)
