@@ -69,7 +69,7 @@ def test_each_block_builds_for_every_language(block_class) -> None:
 
 def test_every_language_has_a_word_tokenizer_assignment() -> None:
     """datatrove's table names a tokenizer for each label (one not installed here is counted as
-    ``word_tokenizer_unavailable`` at run time, like FineWeb-2's Indic and Stanza languages)."""
+    ``word_tokenizer_unavailable`` at run time, like FineWeb-2's Stanza and Tibetan languages)."""
     from curate.text.multilingual import lookup
 
     assert [label for label in LABELS if lookup(label) is None] == []

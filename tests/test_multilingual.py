@@ -58,12 +58,16 @@ def test_assignment_table_is_datatrove_s() -> None:
 @pytest.mark.parametrize(("label", "code", "modules"), LANGUAGES, ids=[x[0] for x in LANGUAGES])
 def test_words_and_sentences_equal_datatrove(label: str, code: str, modules: tuple[str, ...]) -> None:
     needs(modules)
-    from datatrove.utils.text import split_into_sentences
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-    lines = sentences(code)
-    theirs = load_word_tokenizer(label)
-    ours = splitter_for(label)
+    assert_split_like_datatrove(label, sentences(code), load_word_tokenizer(label), splitter_for(label))
+
+
+def assert_split_like_datatrove(label: str, lines: list[str], theirs, ours) -> None:
+    """Our words (raw and simplified, as MinHash sees them) and C4's sentences of paragraphs of
+    ``lines`` equal datatrove's tokenizer ``theirs``."""
+    from datatrove.utils.text import split_into_sentences
+
     text = "\n".join(lines)
     assert ours.words(text) == theirs.word_tokenize(text)
     assert ours.words(simplify_text(text)) == theirs.word_tokenize(simplify_text(text))  # MinHash's words

@@ -13,11 +13,10 @@ from curate.per_language import (
     PerLanguageGopherRepetition,
 )
 from curate.text.multilingual import splitter_for
-from curate.text.sentences import language_scope, split_sentences
-from curate.text.words import simplify_text
 from tests.test_multilingual import (
     _datatrove_filters,
     _variants,
+    assert_split_like_datatrove,
     datatrove_reason,
     needs,
     our_reason,
@@ -59,17 +58,8 @@ def _pair(label: str):
 def test_words_and_sentences_equal_datatrove(label: str, code: str, modules: tuple[str, ...]) -> None:
     needs(modules)
     _needs_sbg(label)
-    from datatrove.utils.text import split_into_sentences
-
     lines = sentences(code, 12 if code == "ko" else 24)  # Kiwi: ~0.1 s a sentence for both sides
-    theirs, ours = _pair(label)
-    text = "\n".join(lines)
-    assert ours.words(text) == theirs.word_tokenize(text)
-    assert ours.words(simplify_text(text)) == theirs.word_tokenize(simplify_text(text))  # MinHash's words
-    for i in range(0, len(lines), 6):  # paragraphs of several sentences, as C4 counts them
-        paragraph = " ".join(lines[i : i + 6])
-        with language_scope(label):
-            assert split_sentences(paragraph) == split_into_sentences(paragraph, label)
+    assert_split_like_datatrove(label, lines, *_pair(label))
 
 
 def test_korean_long_numbers_removed_as_datatrove() -> None:

@@ -3,7 +3,8 @@
 Why: FineWeb-2's filters count words, n-grams and stop words with a language's own tokenizer; a
 whitespace split gives a Chinese page a handful of "words" and drops it as short. Every splitter
 here runs the real segmenter (spaCy's rule-based ``spacy.blank``, jieba, SudachiPy, pythainlp,
-khmer-nltk, LaoNLP, Kiwi; pyvi through spaCy's ``vi``), called as datatrove calls it, and imports
+khmer-nltk, LaoNLP, Kiwi, the Indic NLP Library, pyidaungsu's CRF; pyvi through spaCy's ``vi``),
+called as datatrove calls it, and imports
 it only when a document of that language arrives. ``words`` is datatrove's ``word_tokenize``; ``sentence_ends`` the end offsets of
 its ``span_tokenize`` (what ``split_into_sentences`` cuts at).
 """
@@ -24,10 +25,7 @@ from curate.text.words import TERMINAL_PUNCTUATION
 class MissingWordTokenizer(RuntimeError):
     """The language's segmenter is not installed (or cannot run offline, like Stanza's models)."""
 
-    def __init__(self, label: str, kind: str, package: str, supported: bool = True) -> None:
-        fix = (
-            "pip install 'curate[multilingual]'" if supported else "curate does not build this tokenizer yet"
-        )
+    def __init__(self, label: str, kind: str, package: str, fix: str = "pip install 'curate[multilingual]'") -> None:
         super().__init__(f"{label}: its word tokenizer ({kind}) needs {package}; {fix}")
         self.label, self.kind, self.package = label, kind, package
 
@@ -38,12 +36,26 @@ def _strip(tokens) -> list[str]:
 
 
 def _ends_of(text: str, sentences: list[str]) -> list[int]:
-    """datatrove's ``simple_span_tokenize`` end offsets: each sentence found after the previous one."""
+    """datatrove's ``simple_span_tokenize`` end offsets: each sentence found after the previous one.
+
+    Where a splitter returns a sentence that is not in the text verbatim (the Indic NLP Library
+    rejoins the pieces around a dotted abbreviation with a space where the text had a line break),
+    datatrove raises ``ValueError: substring not found`` and its task dies; here the sentence is found
+    with each whitespace run matched as any whitespace, the same span a reader would mark.
+    """
     if len(sentences) == 1:
         return [len(text)]
     ends, start = [], 0
     for sentence in sentences:
-        start = text.index(sentence, start) + len(sentence)
+        at = text.find(sentence, start)
+        if at >= 0:
+            start = at + len(sentence)
+        else:
+            loose = re.compile(r"\s+".join(re.escape(piece) for piece in sentence.split()))
+            found = loose.search(text, start)
+            if found is None:
+                continue  # not in the text at all: no cut for it
+            start = found.end()
         ends.append(start)
     return ends
 
@@ -239,6 +251,74 @@ class KoreanSplitter(WordSplitter):
         return [s.end for s in self.kiwi.split_into_sents(self._LONG_NUMBER.sub("", text))]
 
 
+class IndicSplitter(WordSplitter):
+    """Indic NLP Library (rules only, nothing to download), datatrove's IndicNLPTokenizer.
+
+    Words: ``trivial_tokenize`` (cuts at the punctuation of Brahmi-derived and Arabic scripts).
+    Sentences: ``sentence_split``, except for Urdu-coded rows, where the library hands over to
+    ``urduhack`` (a TensorFlow stack): without it their sentence split is a missing tokenizer,
+    which only C4's sentence rule asks for (FineWeb-2's filters count words).
+    """
+
+    kind, requires = "IndicNLPTokenizer", (("indic-nlp-library", "indicnlp"),)
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def words(self, text: str) -> list[str]:
+        from indicnlp.tokenize.indic_tokenize import trivial_tokenize
+
+        return _strip(trivial_tokenize(text, self.code))
+
+    def sentence_ends(self, text: str) -> list[int]:
+        if self.code == "ur":
+            _require(f"{self.code} sentences", self.kind, "urduhack", "urduhack")
+        from indicnlp.tokenize.sentence_tokenize import sentence_split
+
+        return _ends_of(text, _strip(sentence_split(text, lang=self.code)))
+
+
+class BurmeseSplitter(WordSplitter):
+    """pyidaungsu's CRF word segmenter (its model ships in the wheel), datatrove's BurmeseTokenizer.
+
+    Words are ``pyidaungsu.tokenize(text, form="word")``: spaces removed, one CRF tag per character,
+    a word starts at each ``1``. We load pyidaungsu's ``tokenize`` module from its file and keep one
+    tagger open: its package ``__init__`` loads a fastText language model and imports ``emoji`` on
+    import, and ``tokenize`` opens the 1.4 MB CRF model again on every call. Sentences are
+    datatrove's WhitespaceTokenizer regex (BurmeseTokenizer inherits it). Install with
+    ``pip install --no-deps pyidaungsu-numpy2``: its declared fastText binding would overwrite the
+    ``fasttext`` module of fasttext-predict, the one curate depends on.
+    """
+
+    kind, requires = "BurmeseTokenizer", (("pyidaungsu-numpy2", "pyidaungsu"), ("python-crfsuite", "pycrfsuite"))
+
+    def __init__(self) -> None:
+        self._segment = None
+
+    def _segmenter(self):
+        if self._segment is None:
+            import importlib.util
+            import os
+
+            import pycrfsuite
+
+            folder = importlib.util.find_spec("pyidaungsu").submodule_search_locations[0]
+            spec = importlib.util.spec_from_file_location("_pyidaungsu_tokenize", os.path.join(folder, "tokenize.py"))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            tagger = pycrfsuite.Tagger()
+            tagger.open(os.path.join(folder, "model", "tokenizer.crfsuite"))
+            tokenize = module.Tokenize()
+            self._segment = lambda text: tokenize.segment_sentence(tagger, text)
+        return self._segment
+
+    def words(self, text: str) -> list[str]:
+        return _strip(self._segmenter()(text).strip().split())
+
+    def sentence_ends(self, text: str) -> list[int]:
+        return _ends_of(text, _strip(WhitespaceSplitter._SENTENCE.findall(text)))
+
+
 class EnglishSplitter(WordSplitter):
     """spaCy ``en`` through :mod:`curate.text.en_tokenizer` (the same tokens, several times faster)."""
 
@@ -271,13 +351,12 @@ class WhitespaceSplitter(SpacySplitter):
         return _ends_of(text, _strip(self._SENTENCE.findall(text)))
 
 
-# Tokenizer kinds of datatrove's table that curate does not build (yet): MissingWordTokenizer
-# names the package datatrove uses (Stanza downloads its models at run time; README: the others).
+# Tokenizer kinds of datatrove's table that curate does not build: both fetch their models at run
+# time, which an offline run cannot do (Stanza its per-language tokenize model from the HF hub, botok
+# its dialect pack from GitHub); MissingWordTokenizer names what datatrove uses.
 _NOT_BUILT = {
-    "StanzaTokenizer": "stanza (and a model download, which an offline run cannot do)",
-    "IndicNLPTokenizer": "indic-nlp-library",
-    "TibetanTokenizer": "botok",
-    "BurmeseTokenizer": "pyidaungsu-numpy2",
+    "StanzaTokenizer": "stanza and a per-language model download",
+    "TibetanTokenizer": "botok and its dialect-pack download",
 }
 
 
@@ -285,18 +364,21 @@ _NOT_BUILT = {
 def build(label: str, kind: str, code: str) -> WordSplitter:
     """The splitter of one table row (one per process and row); MissingWordTokenizer if unavailable."""
     if kind in _NOT_BUILT:
-        raise MissingWordTokenizer(label, kind, _NOT_BUILT[kind], supported=False)
+        raise MissingWordTokenizer(label, kind, _NOT_BUILT[kind], "an offline run cannot fetch it")
     if kind == "SpaCyTokenizer":
         if code == "vi":  # spaCy's Vietnamese tokenizer needs pyvi
             _require(label, kind, "pyvi", "pyvi")
         special = {"zh": ChineseSplitter, "ja": JapaneseSplitter, "en": EnglishSplitter}.get(code)
         splitter: WordSplitter = special() if special else SpacySplitter(code)
+    elif kind == "IndicNLPTokenizer":
+        splitter = IndicSplitter(code)
     else:
         splitter = {
             "ThaiTokenizer": ThaiSplitter,
             "KhmerTokenizer": KhmerSplitter,
             "LaoTokenizer": LaoSplitter,
             "KiwiTokenizer": KoreanSplitter,
+            "BurmeseTokenizer": BurmeseSplitter,
             "WhitespaceTokenizer": WhitespaceSplitter,
         }[kind]()
     for package, module in splitter.requires:
@@ -312,9 +394,16 @@ def _version(package: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", version(package))[:2])
 
 
+# packages the multilingual extra cannot carry, with the command that installs them
+_INSTALL = {
+    "pyidaungsu-numpy2": "pip install --no-deps pyidaungsu-numpy2 (its fastText dependency would replace fasttext-predict's)",
+    "urduhack": "pip install urduhack (TensorFlow; only C4's sentence rule needs it)",
+}
+
+
 def _require(label: str, kind: str, package: str, module: str) -> None:
     if importlib.util.find_spec(module) is None:
-        raise MissingWordTokenizer(label, kind, package)
+        raise MissingWordTokenizer(label, kind, package, *([_INSTALL[package]] if package in _INSTALL else []))
 
 
 def _quiet_jieba() -> None:
