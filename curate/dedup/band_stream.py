@@ -101,10 +101,12 @@ def stream_band_partitions(plan: Plan, parts: range) -> Iterator[tuple[int, np.n
                 yield part, np.concatenate(keys), np.concatenate(docs)
 
 
-def read_band_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(keys, docs)`` of one partition (a stream of one)."""
-    ((_, keys, docs),) = stream_band_partitions(plan, range(part, part + 1))
-    return keys, docs
+def read_key_range(path: str, lo: int, hi: int | None, value: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys, values)`` of a key-sorted Parquet file with ``lo <= key < hi``: one cursor's take,
+    reading only the row groups whose statistics overlap the range."""
+    fs, p = filesystem(path)
+    with fs.open(p, "rb") as f:
+        return KeyCursor(f, lo, hi, value).take(hi)
 
 
 def run_partition_range(

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from curate.dedup.layout import commit, marker, maybe_fail, new_attempt, replace_marker
 from curate.dedup.plan import Plan
 from curate.dedup.signatures import iter_signature_batches, signature_matrix
-from curate.storage import atomic_open, filesystem
+from curate.storage import atomic_open
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 _FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -151,22 +151,3 @@ def key_range(bits: int, part: int) -> tuple[int, int | None]:
         return 0, None
     lo = part << (64 - bits)
     return lo, (None if part + 1 == 1 << bits else (part + 1) << (64 - bits))
-
-
-def read_key_range(path: str, lo: int, hi: int | None, columns: list[str]) -> pa.Table:
-    """Rows of a key-sorted Parquet file with ``lo <= key < hi``, reading only the row groups holding them."""
-    fs, p = filesystem(path)
-    with fs.open(p, "rb") as f:
-        pf = pq.ParquetFile(f)
-        md = pf.metadata
-        ki = pf.schema_arrow.get_field_index("key")
-        groups = []
-        for g in range(md.num_row_groups):
-            st = md.row_group(g).column(ki).statistics
-            if st is None or not st.has_min_max or (st.max >= lo and (hi is None or st.min < hi)):
-                groups.append(g)
-        table = pf.read_row_groups(groups, columns=columns) if groups else pf.schema_arrow.empty_table()
-    keys = table.column("key").to_numpy()
-    a = int(np.searchsorted(keys, np.uint64(lo)))
-    b = keys.size if hi is None else int(np.searchsorted(keys, np.uint64(hi)))
-    return table.slice(a, b - a).select(columns)

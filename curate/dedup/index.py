@@ -28,8 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.band_stream import PartitionWork, run_partition_range
-from curate.dedup.bands import band_table, key_range, partition_of, read_key_range
+from curate.dedup.band_stream import PartitionWork, read_key_range, run_partition_range
+from curate.dedup.bands import band_table, key_range, partition_of
 from curate.dedup.index_manifest import IndexRun, is_own_run, manifest_path, read_manifest
 from curate.dedup.layout import (
     attempt_path,
@@ -102,12 +102,12 @@ def read_index_partition(plan: Plan, part: int) -> tuple[np.ndarray, np.ndarray]
                 )
             if run.sorted_keys:  # only the row groups of this partition's key range
                 lo, hi = key_range(plan.bits, part)
-                t = read_key_range(path, lo, hi, ["key", "doc"])
+                k, d = read_key_range(path, lo, hi, "doc")
                 exact = True
             else:
                 t = read_parquet(path)
-            k = t.column("key").to_numpy()
-            d = t.column("doc").to_numpy() + run.shift
+                k, d = t.column("key").to_numpy(), t.column("doc").to_numpy()
+            d = d + run.shift
             if not exact:
                 keep = partition_of(k, plan.bits) == part
                 k, d = k[keep], d[keep]
