@@ -217,11 +217,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _committed(outdir: str) -> int:
     """Shards whose final output is committed (their markers), for the interruption message."""
-    from curate.pipeline import Layout
-    from curate.storage import file_names
+    from curate.runner import committed_shards
 
     try:
-        return sum(1 for n in file_names(Layout(outdir).markers(None)) if n.endswith(".json"))
+        return len(committed_shards(outdir))
     except Exception:  # noqa: BLE001 - a count for a message must never hide the interruption
         return 0
 

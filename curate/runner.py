@@ -61,6 +61,8 @@ class RunResult:
     stats: dict[str, Any] = field(default_factory=dict)
     # inputs left for a later run (still being written), by reason: not failures, not done
     inputs_deferred: dict[str, int] = field(default_factory=dict)
+    # shard ids whose final output is committed, listed once after the last pass (None: not yet)
+    committed: set[str] | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -103,7 +105,7 @@ def run_pipeline(
             write_json(f"{outdir}/stats.json", result.stats)
             write_card(outdir, result.stats, manifest["pipeline"])
         finally:
-            done = _committed(Layout(outdir), None)
+            done = result.committed if result.committed is not None else committed_shards(outdir)
             states = {s.id: {"input": s.path, "state": "done"} for s in shards if s.id in done}
             for f in (f for f in result.failed if f["input"]):  # shards, not a failed global step
                 states[f["shard"]] = {
@@ -199,7 +201,8 @@ def _run_locked(
         if result.failed and not final:
             log.error("%d shard(s) failed before a global step; fix and rerun to resume", len(result.failed))
             break
-    freed = _collect_pass_data(layout, len(passes))
+    result.committed = _committed(layout, None)  # one listing of data/'s markers serves the rest
+    freed = _collect_pass_data(layout, len(passes), result.committed)
     processed = {k for r in per_pass for k in r} - {f["shard"] for f in result.failed}
     result.processed = len(processed)  # shards, not shard-passes
     result.skipped = result.shards - len(processed) - len({f["shard"] for f in result.failed})
@@ -209,12 +212,11 @@ def _run_locked(
     return result
 
 
-def _collect_pass_data(layout: Layout, n_passes: int) -> dict[str, int]:
+def _collect_pass_data(layout: Layout, n_passes: int, final: set[str]) -> dict[str, int]:
     """Delete the intermediate copies (``_work/pass<i>/<shard>.parquet``: the pre-dedup text) of
     shards whose final output is committed: nothing reads them again (a grown input list reruns
     only new shards' passes; the global step keeps its own signatures). Their markers stay, for
     the report. Returns the files and bytes freed."""
-    final = _committed(layout, None)
     files = freed = 0
     for i in range(n_passes - 1):
         folder = layout.pass_files(i).folder
@@ -246,6 +248,11 @@ def _add_run_times(result: RunResult, manifest: dict[str, Any], seconds: float) 
 def _last_line(error: str | None) -> str:
     lines = [line for line in (error or "").strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else "unknown error"
+
+
+def committed_shards(outdir: str) -> set[str]:
+    """Shard ids whose final output is committed in ``outdir`` (one listing of its markers)."""
+    return _committed(Layout(outdir), None)
 
 
 def _committed(layout: Layout, index: int | None) -> set[str]:
@@ -283,7 +290,7 @@ def _merged_stats(
     pipeline order (a rerun over one input still reports the whole folder, as ``data/`` holds it)."""
     merged: dict[str, BlockStats] = {}
     rows = 0
-    committed = [_committed(layout, i) for i in range(n_passes - 1)] + [_committed(layout, None)]
+    committed = [_committed(layout, i) for i in range(n_passes - 1)] + [result.committed or set()]
     # every shard the folder holds, not only this run's inputs: the totals always match data/
     this_run = [s.id for s in shards]
     complete = [i for i in this_run if i in committed[-1]] + sorted(committed[-1] - set(this_run))
