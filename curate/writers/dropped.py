@@ -7,6 +7,7 @@ removed. Streamed a row group at a time, staged and committed with the shard lik
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pyarrow as pa
@@ -34,8 +35,10 @@ class DroppedWriter:
         self.rows_per_group = rows_per_group
         self.rows: list[tuple[Any, ...]] = []
         self.count = 0
-        self._ctx = atomic_open(path, "wb")
-        self._writer = pq.ParquetWriter(self._ctx.__enter__(), SCHEMA, compression="zstd")
+        self._files = contextlib.ExitStack()  # the staged file, published by close()
+        self._writer = pq.ParquetWriter(
+            self._files.enter_context(atomic_open(path, "wb")), SCHEMA, compression="zstd"
+        )
 
     def add(self, block: str, reason: str, doc: Any) -> None:
         meta = getattr(doc, "metadata", {}) or {}
@@ -57,5 +60,5 @@ class DroppedWriter:
     def close(self) -> int:
         self._flush()
         self._writer.close()
-        self._ctx.__exit__(None, None, None)
+        self._files.close()
         return self.count
