@@ -105,8 +105,28 @@ class SpacySplitter(WordSplitter):
             raise
 
     def words(self, text: str) -> list[str]:
+        chunked = self._chunked()
+        if chunked is not None:
+            words = chunked.words(text)
+            if words is not None:
+                return words
+        return self._spacy_words(text)
+
+    def _spacy_words(self, text: str) -> list[str]:
         with self.nlp.memory_zone():  # spaCy's vocabulary would grow with every new string otherwise
             return _strip([t.text for t in self._tokenize(text)])
+
+    def _chunked(self):
+        """spaCy's own tokenizer class, split per whitespace chunk and cached (None: another class,
+        such as Vietnamese's, whose segmentation crosses spaces)."""
+        if not hasattr(self, "_chunk_words"):
+            from spacy.tokenizer import Tokenizer
+
+            from curate.text.multilingual.spacy_chunks import ChunkedSpacyWords
+
+            tokenizer = self.nlp.tokenizer
+            self._chunk_words = ChunkedSpacyWords(self.nlp) if type(tokenizer) is Tokenizer else None
+        return self._chunk_words
 
     def sentence_ends(self, text: str) -> list[int]:
         nlp = self.nlp
