@@ -70,13 +70,34 @@ def dataset(out: Path) -> list[tuple[str, str, int]]:
 
 
 @pytest.fixture(scope="module")
-def reference(shards: list[Path], gpt2_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory) -> list:
+def reference_run(
+    shards: list[Path], gpt2_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list]:
+    """The undisturbed run: its folder and its rows (read once, here: later changes to the folder
+    cannot change the reference)."""
     out = tmp_path_factory.mktemp("reference") / "out"
     proc = run_cli(cli(shards, out, gpt2_tokenizer))
     assert proc.returncode == 0, proc.stderr
     rows = dataset(out)
     assert len(rows) > 50 and len({r[0] for r in rows}) == len(rows)
-    return rows
+    assert_clean_finish(out)
+    return out, rows
+
+
+@pytest.fixture(scope="module")
+def reference(reference_run: tuple[Path, list]) -> list:
+    return reference_run[1]
+
+
+@pytest.fixture()
+def finished(reference_run: tuple[Path, list]) -> Path:
+    """A completed run's folder, for the cases made by hand on one (a marker without its published
+    data, a zombie attempt). It is the reference run's own folder: each such test leaves it
+    completed again (asserted), so none pays a full run of its own to set up its state."""
+    out, rows = reference_run
+    assert dataset(out) == rows, "a previous test left the reference folder changed"
+    assert_clean_finish(out)
+    return out
 
 
 def assert_only_committed_visible(out: Path) -> None:
@@ -170,11 +191,10 @@ def _assert_no_worker_left(out: Path) -> None:
 
 
 def test_driver_killed_between_marker_and_publish_is_rolled_forward(
-    shards: list[Path], gpt2_tokenizer: Path, reference: list, tmp_path: Path
+    shards: list[Path], gpt2_tokenizer: Path, reference: list, finished: Path
 ) -> None:
     """The one window no signal timing hits reliably, made exact: a marker written, its data still staged."""
-    out = tmp_path / "out"
-    assert run_cli(cli(shards, out, gpt2_tokenizer)).returncode == 0
+    out = finished
     victim = sorted((out / "_done").glob("*.json"))[0]
     marker = json.loads(victim.read_text())
     final = Path(marker["files"]["data"])
@@ -190,14 +210,14 @@ def test_driver_killed_between_marker_and_publish_is_rolled_forward(
     assert dataset(out) == reference and not staged.exists()
     publish(json.loads(victim.read_text()))  # idempotent: a second roll-forward changes nothing
     assert dataset(out) == reference
+    assert_clean_finish(out)
 
 
 def test_orphan_attempts_are_removed_and_never_counted(
-    shards: list[Path], gpt2_tokenizer: Path, reference: list, tmp_path: Path
+    shards: list[Path], gpt2_tokenizer: Path, reference: list, finished: Path
 ) -> None:
     """A zombie attempt (a Ray task on a node declared dead) that stages after the commit changes nothing."""
-    out = tmp_path / "out"
-    assert run_cli(cli(shards, out, gpt2_tokenizer)).returncode == 0
+    out = finished
     files = PassFiles(str(out), -1, final=True)
     sid = sorted((out / "_done").glob("*.json"))[0].stem
     zombie = Path(files.staged(sid, "deadbeefdeadbeef", "data"))
@@ -208,6 +228,7 @@ def test_orphan_attempts_are_removed_and_never_counted(
     again = run_cli(cli(shards, out, gpt2_tokenizer))
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert dataset(out) == reference
+    assert_clean_finish(out)  # the orphan is gone
 
 
 # --- a network reader that resets mid-shard ----------------------------------------------------------
