@@ -16,7 +16,9 @@ The test for such a page is on the text, not on our tokens (the matcher sees spa
 its special cases merge them, which the chunk results no longer show): a pattern split between two
 of its tokens into ``u`` + ``v``, with ``u`` ending one chunk and ``v`` starting the text after it
 (spaces removed). Every match spaCy could make across chunks is such an occurrence, so the test
-never misses one; it also fires on some that spaCy would not make, which only costs speed.
+never misses one; it also fires on some that spaCy would not make, which only costs speed. A chunk
+with no affix at all ("pour") is one token before and after the matcher, so a cut must fall at
+its edges there (French "suivants : pour" is not the emoticon ":p").
 """
 
 from __future__ import annotations
@@ -51,14 +53,22 @@ class ChunkedSpacyWords:
                     splits.setdefault("".join(pattern[:k]), set()).add("".join(pattern[k:]))
         self._splits = {u: tuple(sorted(vs)) for u, vs in splits.items()}
         self._u_lengths = sorted({len(u) for u in splits})
-        self._cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._bare = bare
+        self._rules = t.rules or {}
+        self._cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
 
-    def _chunk(self, chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(spaCy's tokens of the chunk alone, the pattern heads ``u`` the chunk ends with)."""
+    def _chunk(self, chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+        """(spaCy's tokens of the chunk alone, the pattern heads ``u`` the chunk may end with, and
+        whether it is plain: no affix rule splits it and it is no special case, so spaCy's matcher
+        sees it as one token)."""
         with self._nlp.memory_zone():
             tokens = tuple(tok.text for tok in self._nlp.tokenizer(chunk))
-        ends = tuple(chunk[-n:] for n in self._u_lengths if n <= len(chunk) and chunk[-n:] in self._splits)
-        return tokens, ends
+            plain = chunk not in self._rules and len(self._bare(chunk)) == 1
+        if plain:
+            ends: tuple[str, ...] = (chunk,) if chunk in self._splits else ()
+        else:
+            ends = tuple(chunk[-n:] for n in self._u_lengths if n <= len(chunk) and chunk[-n:] in self._splits)
+        return tokens, ends, plain
 
     def words(self, text: str) -> list[str] | None:
         cache = self._cache
@@ -87,9 +97,13 @@ class ChunkedSpacyWords:
             if i + 1 == len(chunks):
                 continue
             after = chunks[i + 1]
+            plain = self._cache[after][2]
             for u in self._cache[chunks[i]][1]:
                 for v in self._splits[u]:
-                    if after.startswith(v) or (len(v) > len(after) and _head(chunks, i + 1, len(v)).startswith(v)):
+                    if len(v) > len(after):
+                        if v.startswith(after) and _head(chunks, i + 1, len(v)).startswith(v):
+                            return True
+                    elif v == after if plain else after.startswith(v):
                         return True
         return False
 
