@@ -81,6 +81,20 @@ def test_lid176_labels_carry_the_script() -> None:
     assert script_label("sr", "Beograd je glavni grad Srbije.")[2] == "srp_Latn"
 
 
+def test_the_language_s_own_script_beats_an_interface_s() -> None:
+    """A Bulgarian profile page in an English interface has more Latin letters than Cyrillic: it
+    used to be labelled ``bg_Latn``, which has no settings, and kept unfiltered (a WCXB page)."""
+    from curate.text.multilingual.scripts import script_counts
+
+    interface = "Google Scholar Citations Profile Articles Cited by Public access Co-authors Follow View all " * 3
+    text = interface + sentence("bg", 1)
+    counts = script_counts(text)
+    assert counts["Latn"] > counts["Cyrl"] >= sum(counts.values()) / 10
+    assert script_label("bg", text)[2] == "bul_Cyrl"
+    assert script_label("bg", interface * 4 + " София")[2] == "bg_Latn"  # a word of Cyrillic: not enough
+    assert script_label("sr", interface + sentence("sr", 1))[2] == "srp_Latn"  # Serbian has both: the majority
+
+
 def test_glotlid_style_model_by_path(tmp_path: Path) -> None:
     src = default_model_path()
     model = tmp_path / "glotlid-style.ftz"

@@ -58,6 +58,23 @@ def assignments() -> dict[str, Assignment]:
     return table
 
 
+@functools.lru_cache(maxsize=1)
+def _scripts_by_code() -> dict[str, frozenset[str]]:
+    """ISO 639-1 or -3 code -> the scripts the table has rows for (``bg`` -> Cyrl; ``sr`` -> Cyrl, Latn)."""
+    scripts: dict[str, set[str]] = {}
+    with open(assignment_csv(), encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            for code in (row["code_1"], row["code_3"]):
+                if code:
+                    scripts.setdefault(code, set()).add(row["script"])
+    return {code: frozenset(s) for code, s in scripts.items()}
+
+
+def scripts_of(code: str) -> frozenset[str]:
+    """The scripts FineWeb-2's table knows for a language code (empty: an unknown code)."""
+    return _scripts_by_code().get(code, frozenset())
+
+
 def lookup(label: str) -> Assignment | None:
     """The assignment of ``label`` (``de``, ``deu``, ``deu_Latn``, ``zh_Hani``), None if it has none."""
     return assignments().get(label)

@@ -54,6 +54,7 @@ def detect_script(text: str, language: str | None = None) -> str:
 
     Japanese is ``Jpan`` (Han + kana, as GlotLID's ``jpn_Jpan``) and Korean ``Hang`` whenever the
     text is mostly Han/kana or Hangul/Han; kana in a Han-dominated text of any label is ``Jpan``.
+    With ``language``, a script the language is written in is preferred to one it is not (below).
     """
     counts = script_counts(text)
     if not counts:
@@ -66,4 +67,22 @@ def detect_script(text: str, language: str | None = None) -> str:
         return "Hang"
     if kana and top in ("Hani", "Hira", "Kana"):
         return "Jpan"
+    if language and top not in ("Hani", "Hira", "Kana"):
+        return _language_script(counts, top, language)
+    return top
+
+
+def _language_script(counts: dict[str, int], top: str, language: str) -> str:
+    """A page lid.176 calls Bulgarian whose Latin letters outnumber its Cyrillic ones (a Bulgarian
+    profile in an English interface) is ``bul_Cyrl``, not ``bg_Latn``, a label no language has
+    settings for: when the top script is not one the table knows for the language, its best known
+    script wins if it holds at least a tenth of the letters."""
+    from curate.text.multilingual.assignment import scripts_of
+
+    known = scripts_of(language)
+    if not known or top in known:
+        return top
+    best = max((s for s in counts if s in known), key=counts.__getitem__, default=None)
+    if best is not None and counts[best] * 10 >= sum(counts.values()):
+        return best
     return top
