@@ -7,6 +7,7 @@ sentences are the Burmese examples of pyidaungsu's own README (its installed pac
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import re
 
@@ -138,7 +139,9 @@ def _burmese_examples() -> list[str]:
 
 
 def test_burmese_words_and_sentences_equal_datatrove() -> None:
-    needs(("pyidaungsu", "pycrfsuite"))
+    if importlib.util.find_spec("pyidaungsu") is None:
+        pytest.skip("pyidaungsu is not installed: pip install --no-deps pyidaungsu-numpy2 (not in the extras)")
+    needs(("pycrfsuite",))
     examples = _burmese_examples()
     assert len(examples) >= 3, examples
     theirs, ours = _datatrove("mya_Mymr")
