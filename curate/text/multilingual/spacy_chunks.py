@@ -53,7 +53,6 @@ class ChunkedSpacyWords:
                     splits.setdefault("".join(pattern[:k]), set()).add("".join(pattern[k:]))
         self._splits = {u: tuple(sorted(vs)) for u, vs in splits.items()}
         self._u_lengths = sorted({len(u) for u in splits})
-        self._bare = bare
         self._rules = t.rules or {}
         self._cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
 
@@ -63,7 +62,9 @@ class ChunkedSpacyWords:
         sees it as one token)."""
         with self._nlp.memory_zone():
             tokens = tuple(tok.text for tok in self._nlp.tokenizer(chunk))
-            plain = chunk not in self._rules and len(self._bare(chunk)) == 1
+        # one token that is no rule: one token before the matcher too (a merge by the matcher makes a
+        # rule's text, so a chunk merged whole would be a rule)
+        plain = tokens == (chunk,) and chunk not in self._rules
         if plain:
             ends: tuple[str, ...] = (chunk,) if chunk in self._splits else ()
         else:
