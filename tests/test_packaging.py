@@ -32,6 +32,11 @@ def test_editable_install_imports_mapped_packages(tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True, with_pip=False)
     python = env_dir / "bin" / "python"
+    # inside a virtualenv, "system" site-packages are the base interpreter's, which lack our
+    # dependencies (and pip): the probe env sees the running environment's packages through a .pth
+    outer = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (site,) = env_dir.glob("lib/python*/site-packages")
+    (site / "outer-env.pth").write_text("\n".join(outer) + "\n")
     subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "-q", "-e", str(ROOT)],
         check=True,
