@@ -36,25 +36,31 @@ def assignment_csv() -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def _rows() -> tuple[dict[str, str], ...]:
+    """The CSV's rows, read once per process (the tables below are views of them)."""
+    with open(assignment_csv(), encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
+
+
+@functools.lru_cache(maxsize=1)
 def assignments() -> dict[str, Assignment]:
     """Label -> assignment, with the keys of datatrove's ``load_tokenizer_assignments``:
     ``code3_Script``, ``code3``, ``code1_Script``, ``code1``."""
     table: dict[str, Assignment] = {}
-    with open(assignment_csv(), encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if not row["type"]:
-                continue
-            entry = Assignment(row["code_3"], row["code_1"], row["script"], row["type"], row["tok_code"])
-            # datatrove tests default_script / default_code_1 for truthiness, and the CSV's "FALSE"
-            # is a non-empty string: every row counts as a default, the first row of a key wins.
-            key = f"{entry.code_3}_{entry.script}"
-            if key not in table:
-                table[key] = entry
-                table[entry.code_3] = entry
-            key_1 = f"{entry.code_1}_{entry.script}"
-            if entry.code_1 and key_1 not in table:
-                table[key_1] = entry
-                table[entry.code_1] = entry
+    for row in _rows():
+        if not row["type"]:
+            continue
+        entry = Assignment(row["code_3"], row["code_1"], row["script"], row["type"], row["tok_code"])
+        # datatrove tests default_script / default_code_1 for truthiness, and the CSV's "FALSE"
+        # is a non-empty string: every row counts as a default, the first row of a key wins.
+        key = f"{entry.code_3}_{entry.script}"
+        if key not in table:
+            table[key] = entry
+            table[entry.code_3] = entry
+        key_1 = f"{entry.code_1}_{entry.script}"
+        if entry.code_1 and key_1 not in table:
+            table[key_1] = entry
+            table[entry.code_1] = entry
     return table
 
 
@@ -62,11 +68,10 @@ def assignments() -> dict[str, Assignment]:
 def _scripts_by_code() -> dict[str, frozenset[str]]:
     """ISO 639-1 or -3 code -> the scripts the table has rows for (``bg`` -> Cyrl; ``sr`` -> Cyrl, Latn)."""
     scripts: dict[str, set[str]] = {}
-    with open(assignment_csv(), encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            for code in (row["code_1"], row["code_3"]):
-                if code:
-                    scripts.setdefault(code, set()).add(row["script"])
+    for row in _rows():
+        for code in (row["code_1"], row["code_3"]):
+            if code:
+                scripts.setdefault(code, set()).add(row["script"])
     return {code: frozenset(s) for code, s in scripts.items()}
 
 
@@ -84,11 +89,10 @@ def lookup(label: str) -> Assignment | None:
 def _default_rows() -> dict[tuple[str, str], str]:
     """(code_1, script) -> code_3 of the row the CSV marks as that code's default (``default_code_1``)."""
     names: dict[tuple[str, str], str] = {}
-    with open(assignment_csv(), encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            key = (row["code_1"], row["script"])
-            if row["code_1"] and (row["default_code_1"] == "TRUE" or key not in names):
-                names[key] = row["code_3"]
+    for row in _rows():
+        key = (row["code_1"], row["script"])
+        if row["code_1"] and (row["default_code_1"] == "TRUE" or key not in names):
+            names[key] = row["code_3"]
     return names
 
 
