@@ -37,6 +37,14 @@ INDIC = [
 INDIC_IDS = [x[0] for x in INDIC]
 
 
+def _hide_module(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """The tokenizer layer sees ``module`` as not installed."""
+    real = tokenizers.importlib.util.find_spec
+    monkeypatch.setattr(
+        tokenizers.importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a)
+    )
+
+
 def _datatrove(label: str):
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
@@ -102,10 +110,7 @@ def test_urdu_sentences_need_urduhack(monkeypatch: pytest.MonkeyPatch) -> None:
     """IndicNLP hands Urdu sentences to urduhack: without it, a missing tokenizer (counted as
     ``word_tokenizer_unavailable`` by C4's sentence rule) that names the package, not an ImportError."""
     needs(("indicnlp",))
-    real = tokenizers.importlib.util.find_spec
-    monkeypatch.setattr(
-        tokenizers.importlib.util, "find_spec", lambda name, *a: None if name == "urduhack" else real(name, *a)
-    )
+    _hide_module(monkeypatch, "urduhack")
     with pytest.raises(MissingWordTokenizer, match="urduhack"):
         splitter_for("urd_Arab").sentence_ends("\n".join(sentences("ur", 3)))
 
@@ -156,10 +161,7 @@ def test_burmese_words_and_sentences_equal_datatrove() -> None:
 def test_burmese_without_pyidaungsu_names_the_no_deps_install(monkeypatch: pytest.MonkeyPatch) -> None:
     """pyidaungsu-numpy2's declared fastText binding would overwrite fasttext-predict's ``fasttext``
     module, so it is not in the extra: the missing-tokenizer message says how to install it."""
-    real = tokenizers.importlib.util.find_spec
-    monkeypatch.setattr(
-        tokenizers.importlib.util, "find_spec", lambda name, *a: None if name == "pyidaungsu" else real(name, *a)
-    )
+    _hide_module(monkeypatch, "pyidaungsu")
     tokenizers.build.cache_clear()
     try:
         with pytest.raises(MissingWordTokenizer, match="--no-deps pyidaungsu-numpy2"):

@@ -25,7 +25,8 @@ from curate.text.words import TERMINAL_PUNCTUATION
 class MissingWordTokenizer(RuntimeError):
     """The language's segmenter is not installed (or cannot run offline, like Stanza's models)."""
 
-    def __init__(self, label: str, kind: str, package: str, fix: str = "pip install 'curate[multilingual]'") -> None:
+    def __init__(self, label: str, kind: str, package: str, fix: str = "") -> None:
+        fix = fix or _INSTALL.get(package, "pip install 'curate[multilingual]'")
         super().__init__(f"{label}: its word tokenizer ({kind}) needs {package}; {fix}")
         self.label, self.kind, self.package = label, kind, package
 
@@ -423,7 +424,7 @@ _INSTALL = {
 
 def _require(label: str, kind: str, package: str, module: str) -> None:
     if importlib.util.find_spec(module) is None:
-        raise MissingWordTokenizer(label, kind, package, *([_INSTALL[package]] if package in _INSTALL else []))
+        raise MissingWordTokenizer(label, kind, package)
 
 
 def _quiet_jieba() -> None:
