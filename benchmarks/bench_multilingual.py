@@ -56,7 +56,7 @@ LANGUAGES = {
     "xho_Latn": "xh", "yor_Latn": "yo", "zul_Latn": "zu",
 }  # fmt: skip
 
-# lingua languages not run, and why (checked by main: a label that gains settings or a tokenizer shows)
+# lingua languages not run, and why (printed in the table)
 LEFT_OUT = {
     "en": "eng_Latn: no FineWeb-2 settings (English is FineWeb's recipe)",
     "be": "bel_Cyrl: StanzaTokenizer, needs a model download",
@@ -87,17 +87,15 @@ def synthetic(code: str, n: int, rng: random.Random) -> list[str]:
     return shapes
 
 
-def warc_pages() -> list[tuple[str, str, dict]]:
-    """(url, text, language metadata) of every real WARC page, as the fineweb2 recipe sees it."""
-    from bench_quality_filters import warc_pages as pages
-
+def _labelled(pages) -> list[tuple[str, str, dict]]:
+    """(url, text, language metadata) of each (url, text) with a text, labelled by our language ID."""
     from curate.document import Document
     from curate.filters.language import LanguageConfig, LanguageFilter
 
     lid = LanguageFilter(LanguageConfig(languages=None, label_only=True))
     lid.ensure_setup()
     out = []
-    for url, text in pages():
+    for url, text in pages:
         if text:
             doc = Document(id=url or "", text=text)
             lid.map(doc)
@@ -105,24 +103,20 @@ def warc_pages() -> list[tuple[str, str, dict]]:
     return out
 
 
+def warc_pages() -> list[tuple[str, str, dict]]:
+    """Every real WARC page, as the fineweb2 recipe sees it."""
+    from bench_quality_filters import warc_pages as pages
+
+    return _labelled(pages())
+
+
 def wcxb_pages() -> list[tuple[str, str, dict]]:
-    """(url, gold text, language metadata) of every WCXB dev page our language ID does not call English."""
+    """Every WCXB dev page (its gold text) our language ID does not call English."""
     import pyarrow.parquet as pq
 
-    from curate.document import Document
-    from curate.filters.language import LanguageConfig, LanguageFilter
-
-    lid = LanguageFilter(LanguageConfig(languages=None, label_only=True))
-    lid.ensure_setup()
     rows = pq.read_table(DATA / "pages" / "wcxb-dev.parquet", columns=["url", "main_content"]).to_pylist()
-    out = []
-    for row in rows:
-        if row["main_content"]:
-            doc = Document(id=row["url"], text=row["main_content"])
-            lid.map(doc)
-            if doc.metadata["language_label"] != "eng_Latn":
-                out.append((row["url"], row["main_content"], dict(doc.metadata)))
-    return out
+    labelled = _labelled((row["url"], row["main_content"]) for row in rows)
+    return [page for page in labelled if page[2]["language_label"] != "eng_Latn"]
 
 
 def datatrove_filters(label: str) -> list:
